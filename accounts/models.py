@@ -1,0 +1,89 @@
+import datetime as dt
+import secrets
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+from rest_framework_api_key.models import AbstractAPIKey
+
+from .validators import validate_timezone
+
+
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(AbstractUser):
+    """A person: a member, a trainer (staff in the "Trainers" group) or an administrator.
+
+    The member profile lives here rather than in a side table: every page that
+    needs the timezone or reminder settings already has the user loaded.
+    """
+
+    email = models.EmailField("email address", blank=True)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    display_name = models.CharField(max_length=80, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    default_reminder_time = models.TimeField(default=dt.time(8, 0))
+    email_reminders = models.BooleanField(
+        default=True, help_text="Master switch: when off, no reminder email is sent for any enrolment."
+    )
+    # Members created through the partner API belong to that partner and are
+    # identified there by the partner's own id.
+    partner = models.ForeignKey(
+        "accounts.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+    external_id = models.CharField(max_length=100, blank=True)
+    calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="unique_user_email_ci", condition=~models.Q(email="")),
+            models.UniqueConstraint(
+                fields=["partner", "external_id"],
+                name="unique_partner_external_id",
+                condition=models.Q(partner__isnull=False),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(partner__isnull=True) | ~models.Q(external_id=""),
+                name="partner_member_has_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def is_trainer(self) -> bool:
+        return self.is_staff and not self.is_superuser
+
+
+class Partner(models.Model):
+    """A clinic, gym or app that manages its own members through the API."""
+
+    name = models.CharField(max_length=120, unique=True)
+    contact_email = models.EmailField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerAPIKey(AbstractAPIKey):
+    """A partner's key: shown once on creation, stored hashed, revocable."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "partner API key"
+        verbose_name_plural = "partner API keys"

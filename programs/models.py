@@ -1,0 +1,383 @@
+import datetime as dt
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from . import schedule
+from .validators import validate_media_url
+
+MAX_WEEKS = 52
+PAIN_VALIDATORS = [MinValueValidator(0), MaxValueValidator(10)]
+
+
+def _prescription_check(prefix: str) -> Q:
+    """Exactly one of reps or hold seconds, and it is positive."""
+    reps, hold = f"{prefix}reps", f"{prefix}hold_seconds"
+    return Q(**{f"{reps}__gt": 0, f"{hold}__isnull": True}) | Q(**{f"{hold}__gt": 0, f"{reps}__isnull": True})
+
+
+class Prescription(models.Model):
+    """How much of a stretch: sets of reps or of holds, per side or not, with rest."""
+
+    sets = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(20)])
+    reps = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Repetitions per set. Fill in either reps or hold seconds.",
+    )
+    hold_seconds = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
+        help_text="Seconds to hold per set (per side when per side). Fill in either reps or hold seconds.",
+    )
+    per_side = models.BooleanField(default=False, help_text="Done once on each side (left and right).")
+    rest_seconds = models.PositiveSmallIntegerField(default=15, validators=[MaxValueValidator(600)])
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if (self.reps is None) == (self.hold_seconds is None):
+            raise ValidationError("Give either repetitions or a hold time in seconds (exactly one).")
+
+    @property
+    def prescription_text(self) -> str:
+        amount = f"{self.reps} reps" if self.reps else f"{self.hold_seconds} s hold"
+        text = amount if self.sets == 1 else f"{self.sets} × {amount}"
+        return f"{text} per side" if self.per_side else text
+
+
+class BodyArea(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+    slug = models.SlugField(unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stretch(models.Model):
+    class Equipment(models.TextChoices):
+        NONE = "none", "None"
+        CHAIR = "chair", "Chair"
+        MAT = "mat", "Mat"
+        PULL_UP_BAR = "pull_up_bar", "Pull-up bar"
+        WALL = "wall", "Wall"
+        STRAP = "strap", "Strap or towel"
+
+    class Position(models.TextChoices):
+        STANDING = "standing", "Standing"
+        SEATED = "seated", "Seated"
+        KNEELING = "kneeling", "Kneeling"
+        ALL_FOURS = "all_fours", "On hands and knees"
+        LYING = "lying", "Lying down"
+        HANGING = "hanging", "Hanging"
+
+    class Difficulty(models.IntegerChoices):
+        GENTLE = 1, "Gentle"
+        MODERATE = 2, "Moderate"
+        CHALLENGING = 3, "Challenging"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    summary = models.CharField(max_length=300)
+    steps = models.TextField(help_text="One instruction step per line, in order.")
+    cues = models.TextField(blank=True, help_text="Breathing and form cues, one per line.")
+    cautions = models.TextField(blank=True, help_text="Safety cautions, one per line.")
+    body_areas = models.ManyToManyField(BodyArea, related_name="stretches")
+    equipment = models.CharField(max_length=20, choices=Equipment, default=Equipment.NONE)
+    position = models.CharField(max_length=20, choices=Position)
+    difficulty = models.PositiveSmallIntegerField(choices=Difficulty, default=Difficulty.GENTLE)
+    # The default prescription, copied into a session item when it is added.
+    default_sets = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(20)])
+    default_reps = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    default_hold_seconds = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    per_side = models.BooleanField(default=False)
+    media_url = models.URLField(
+        blank=True, validators=[validate_media_url], help_text="Optional image or video (http/https)."
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "stretches"
+        constraints = [
+            models.CheckConstraint(condition=_prescription_check("default_"), name="stretch_default_reps_xor_hold"),
+            models.CheckConstraint(condition=Q(default_sets__gte=1), name="stretch_default_sets_positive"),
+            models.CheckConstraint(condition=Q(difficulty__in=[1, 2, 3]), name="stretch_difficulty_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if (self.default_reps is None) == (self.default_hold_seconds is None):
+            raise ValidationError("Give either default repetitions or a default hold time (exactly one).")
+
+    @property
+    def step_list(self) -> list[str]:
+        return _lines(self.steps)
+
+    @property
+    def cue_list(self) -> list[str]:
+        return _lines(self.cues)
+
+    @property
+    def caution_list(self) -> list[str]:
+        return _lines(self.cautions)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class Program(models.Model):
+    class Level(models.TextChoices):
+        BEGINNER = "beginner", "Beginner"
+        INTERMEDIATE = "intermediate", "Intermediate"
+        ADVANCED = "advanced", "Advanced"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        ARCHIVED = "archived", "Archived"
+
+    title = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    summary = models.CharField(max_length=300)
+    goal = models.TextField(help_text="What a member can expect by the end of the program.")
+    level = models.CharField(max_length=20, choices=Level, default=Level.BEGINNER)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="authored_programs"
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        indexes = [models.Index(fields=["status", "title"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("programs:detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def length_in_weeks(self) -> int:
+        """Weeks up to the last week that has a session (0 for an empty program).
+
+        Uses the `weeks` annotation of the selectors when present, so listing
+        programs costs no extra query per row.
+        """
+        annotated = getattr(self, "weeks", None)
+        if annotated is not None:
+            return annotated
+        return self.sessions.aggregate(weeks=models.Max("week"))["weeks"] or 0
+
+
+class ProgramSession(models.Model):
+    """The work for one (week, day) of a program. A day without one is a rest day."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="sessions")
+    week = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_WEEKS)])
+    day = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(7)], help_text="Day of the week within the program, 1–7."
+    )
+    title = models.CharField(max_length=120)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["program", "week", "day"]
+        verbose_name = "session"
+        constraints = [
+            models.UniqueConstraint(fields=["program", "week", "day"], name="unique_session_per_program_day"),
+            models.CheckConstraint(condition=Q(day__gte=1, day__lte=7), name="session_day_1_to_7"),
+            models.CheckConstraint(condition=Q(week__gte=1, week__lte=MAX_WEEKS), name="session_week_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Week {self.week}, day {self.day}: {self.title}"
+
+    @property
+    def day_number(self) -> int:
+        return schedule.day_number(week=self.week, day=self.day)
+
+
+class SessionItem(Prescription):
+    """One stretch in a session, in order, with its own prescription."""
+
+    session = models.ForeignKey(ProgramSession, on_delete=models.CASCADE, related_name="items")
+    stretch = models.ForeignKey(Stretch, on_delete=models.PROTECT, related_name="session_items")
+    order = models.PositiveIntegerField(default=0, db_index=True)
+    notes = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["order"]
+        verbose_name = "stretch in session"
+        verbose_name_plural = "stretches in session"
+        constraints = [
+            models.UniqueConstraint(fields=["session", "order"], name="unique_item_order_in_session"),
+            models.CheckConstraint(condition=_prescription_check(""), name="item_reps_xor_hold"),
+            models.CheckConstraint(condition=Q(sets__gte=1), name="item_sets_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stretch} — {self.prescription_text}"
+
+
+class Enrolment(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        LEFT = "left", "Left"
+
+    CURRENT_STATUSES = (Status.ACTIVE, Status.PAUSED)
+
+    # Null once the member deleted their account: the anonymous history keeps
+    # the trainer's program figures right.
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="enrolments"
+    )
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="enrolments")
+    start_date = models.DateField(help_text="The member's local date of day 1.")
+    reminder_time = models.TimeField(help_text="Local time of the reminder email.")
+    reminders_enabled = models.BooleanField(default=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    paused_on = models.DateField(null=True, blank=True, help_text="Local date the current pause began.")
+    # Finished pauses, oldest first: [{"started_on": "YYYY-MM-DD", "days": n}, …]
+    pauses = models.JSONField(default=list, blank=True)
+    # The next instant (UTC) a reminder is due; null when none is. Kept up to
+    # date by the services whenever the schedule, time, timezone or status changes.
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "program"],
+                condition=Q(status__in=["active", "paused"]),
+                name="one_current_enrolment_per_member_program",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="paused", paused_on__isnull=False)
+                | (~Q(status="paused") & Q(paused_on__isnull=True)),
+                name="paused_on_set_only_while_paused",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_reminder_at"],
+                name="enrolment_next_reminder_idx",
+                condition=Q(next_reminder_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member or 'deleted member'} in {self.program}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.status in self.CURRENT_STATUSES
+
+    def pause_list(self, *, today: dt.date | None = None) -> list[schedule.Pause]:
+        """Finished pauses, plus the open one as if the member resumed tomorrow."""
+        pauses = [schedule.Pause(dt.date.fromisoformat(p["started_on"]), int(p["days"])) for p in self.pauses]
+        if self.paused_on is not None:
+            today = today or self.paused_on
+            pauses.append(schedule.Pause(self.paused_on, max(0, (today - self.paused_on).days) + 1))
+        return pauses
+
+    @property
+    def paused_days(self) -> int:
+        return sum(int(p["days"]) for p in self.pauses)
+
+    def date_of_day(self, day_number: int, *, today: dt.date | None = None) -> dt.date:
+        return schedule.session_date(
+            start_date=self.start_date, day_number=day_number, pauses=self.pause_list(today=today)
+        )
+
+    def date_of_session(self, session: ProgramSession, *, today: dt.date | None = None) -> dt.date:
+        return self.date_of_day(session.day_number, today=today)
+
+
+class Completion(models.Model):
+    """A member ticked one program session of one enrolment."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="completions")
+    program_session = models.ForeignKey(ProgramSession, on_delete=models.PROTECT, related_name="completions")
+    completed_at = models.DateTimeField(default=timezone.now)
+    pain_before = models.PositiveSmallIntegerField(null=True, blank=True, validators=PAIN_VALIDATORS)
+    pain_after = models.PositiveSmallIntegerField(null=True, blank=True, validators=PAIN_VALIDATORS)
+    note = models.TextField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["completed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "program_session"], name="one_completion_per_session"),
+            models.CheckConstraint(condition=Q(pain_before__lte=10), name="pain_before_0_to_10"),
+            models.CheckConstraint(condition=Q(pain_after__lte=10), name="pain_after_0_to_10"),
+        ]
+        indexes = [models.Index(fields=["enrolment", "completed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment} — {self.program_session}"
+
+
+class ReminderDelivery(models.Model):
+    """One reminder email for one enrolment on one local date: the claim that makes it happen once."""
+
+    class Status(models.TextChoices):
+        CLAIMED = "claimed", "Claimed (sending)"
+        SENT = "sent", "Sent"
+        RETRYING = "retrying", "Waiting to retry"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="reminder_deliveries")
+    local_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status, default=Status.CLAIMED)
+    due_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-due_at"]
+        verbose_name_plural = "reminder deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "local_date"], name="one_reminder_per_enrolment_day"),
+        ]
+        indexes = [models.Index(fields=["status", "claimed_at"])]
+
+    def __str__(self) -> str:
+        return f"Reminder for {self.enrolment} on {self.local_date}"
