@@ -111,3 +111,56 @@ def progress(sessions: Iterable[ScheduledSession], *, today: dt.date) -> Progres
         current_streak=current,
         best_streak=best,
     )
+
+
+class DayState:
+    DONE = "done"
+    MISSED = "missed"
+    TODAY = "today"
+    UPCOMING = "upcoming"
+    REST = "rest"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    date: dt.date
+    state: str
+    day_number: int | None = None
+
+
+def paused_dates(pauses: Iterable[Pause]) -> set[dt.date]:
+    return {p.started_on + dt.timedelta(days=i) for p in pauses for i in range(p.days)}
+
+
+def calendar(
+    sessions: Iterable[ScheduledSession], *, start_date: dt.date, today: dt.date, pauses: Iterable[Pause] = ()
+) -> list[CalendarDay]:
+    """One entry per date from the start to the last session (or pause): what that day was or will be.
+
+    A done session shows as done even on a date that was later paused; an open
+    session before today is missed (still open for catching up).
+    """
+    by_date = {s.date: s for s in sessions}
+    paused = paused_dates(pauses)
+    if not by_date and not paused:
+        return []
+    end = max([*by_date, *paused])
+    days = []
+    date = start_date
+    while date <= end:
+        session = by_date.get(date)
+        if session is not None and session.done:
+            days.append(CalendarDay(date, DayState.DONE, session.day_number))
+        elif date in paused:
+            days.append(CalendarDay(date, DayState.PAUSED))
+        elif session is None:
+            days.append(CalendarDay(date, DayState.REST))
+        elif date < today:
+            days.append(CalendarDay(date, DayState.MISSED, session.day_number))
+        elif date == today:
+            days.append(CalendarDay(date, DayState.TODAY, session.day_number))
+        else:
+            days.append(CalendarDay(date, DayState.UPCOMING, session.day_number))
+        date += dt.timedelta(days=1)
+    return days

@@ -1,0 +1,337 @@
+"""Reads shared by the pages, the admin and the API.
+
+Catalogue and program-structure selectors first; member selectors follow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, QuerySet
+from django.utils import timezone
+
+from . import schedule
+from .models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
+
+# Seconds a single repetition takes, for the "about N minutes" estimate.
+SECONDS_PER_REP = 4
+
+
+def program_with_shape(queryset: QuerySet[Program] | None = None) -> QuerySet[Program]:
+    """Programs annotated with `weeks` (last week with a session) and `session_count`."""
+    queryset = Program.objects.all() if queryset is None else queryset
+    return queryset.annotate(weeks=Max("sessions__week"), session_count=Count("sessions", distinct=True))
+
+
+def programs_published() -> QuerySet[Program]:
+    return program_with_shape(Program.objects.filter(status=Program.Status.PUBLISHED)).order_by("title")
+
+
+def programs_touching_body_area(queryset: QuerySet[Program], *, body_area: BodyArea) -> QuerySet[Program]:
+    """Programs with at least one stretch for the body area (EXISTS, so no duplicate rows)."""
+    uses_area = SessionItem.objects.filter(session__program=OuterRef("pk"), stretch__body_areas=body_area)
+    return queryset.filter(Exists(uses_area))
+
+
+def body_areas_by_program(programs: Iterable[Program]) -> dict[int, list[BodyArea]]:
+    """Body areas worked by each program's stretches, in one query."""
+    ids = [p.pk for p in programs]
+    if not ids:
+        return {}
+    through = Stretch.body_areas.through
+    rows = (
+        through.objects.filter(stretch__session_items__session__program_id__in=ids)
+        .values_list("stretch__session_items__session__program_id", "bodyarea_id", "bodyarea__name", "bodyarea__slug")
+        .distinct()
+    )
+    areas: dict[int, dict[int, BodyArea]] = defaultdict(dict)
+    for program_id, area_id, name, slug in rows:
+        areas[program_id][area_id] = BodyArea(pk=area_id, name=name, slug=slug)
+    return {pid: sorted(found.values(), key=lambda a: a.name) for pid, found in areas.items()}
+
+
+@dataclass
+class ProgramCard:
+    program: Program
+    weeks: int
+    session_count: int
+    body_areas: list[BodyArea]
+
+    @property
+    def sessions_per_week(self) -> int:
+        return round(self.session_count / self.weeks) if self.weeks else 0
+
+
+def program_cards(queryset: QuerySet[Program]) -> list[ProgramCard]:
+    """Cards for listing pages: two queries whatever the number of programs."""
+    programs = list(queryset)
+    areas = body_areas_by_program(programs)
+    return [
+        ProgramCard(
+            program=p,
+            weeks=p.weeks or 0,
+            session_count=p.session_count,
+            body_areas=areas.get(p.pk, []),
+        )
+        for p in programs
+    ]
+
+
+def session_items_prefetch() -> Prefetch:
+    return Prefetch(
+        "items",
+        queryset=SessionItem.objects.select_related("stretch")
+        .prefetch_related("stretch__body_areas")
+        .order_by("order"),
+    )
+
+
+def program_structure_queryset() -> QuerySet[Program]:
+    """A program with its sessions (by week, day) and their items (in order) prefetched."""
+    sessions = ProgramSession.objects.order_by("week", "day").prefetch_related(session_items_prefetch())
+    return Program.objects.select_related("author").prefetch_related(Prefetch("sessions", queryset=sessions))
+
+
+def item_seconds(item: SessionItem) -> int:
+    sides = 2 if item.per_side else 1
+    work = item.hold_seconds if item.hold_seconds else (item.reps or 0) * SECONDS_PER_REP
+    bouts = item.sets * sides
+    return bouts * work + (bouts - 1) * item.rest_seconds
+
+
+@dataclass
+class DayPlan:
+    day: int
+    day_number: int
+    session: ProgramSession | None
+    items: list[SessionItem] = field(default_factory=list)
+    minutes: int = 0
+
+    @property
+    def is_rest(self) -> bool:
+        return self.session is None
+
+
+@dataclass
+class WeekPlan:
+    week: int
+    days: list[DayPlan]
+
+    @property
+    def session_count(self) -> int:
+        return sum(1 for d in self.days if not d.is_rest)
+
+
+@dataclass
+class ProgramPage:
+    program: Program
+    weeks: list[WeekPlan]
+    stretches: list[Stretch]
+    body_areas: list[BodyArea]
+    session_count: int
+
+    @property
+    def week_count(self) -> int:
+        return len(self.weeks)
+
+    @property
+    def sessions_per_week(self) -> int:
+        return round(self.session_count / self.week_count) if self.week_count else 0
+
+    @property
+    def typical_minutes(self) -> int:
+        minutes = sorted(d.minutes for w in self.weeks for d in w.days if not d.is_rest)
+        return minutes[len(minutes) // 2] if minutes else 0
+
+
+def program_page(*, slug: str, include_unpublished: bool = False) -> ProgramPage:
+    """Everything the program page shows, in four queries.
+
+    Raises Program.DoesNotExist for an unknown slug, or for a draft or archived
+    program unless `include_unpublished` (the staff preview).
+    """
+    queryset = program_structure_queryset()
+    if not include_unpublished:
+        queryset = queryset.filter(status=Program.Status.PUBLISHED)
+    program = queryset.get(slug=slug)
+    return program_plan(program)
+
+
+def program_plan(program: Program) -> ProgramPage:
+    """Lay a prefetched program out as weeks of seven days, rest days included."""
+    sessions = list(program.sessions.all())
+    by_slot = {(s.week, s.day): s for s in sessions}
+    last_week = max((s.week for s in sessions), default=0)
+    stretches: dict[int, Stretch] = {}
+    areas: dict[int, BodyArea] = {}
+    weeks = []
+    for week in range(1, last_week + 1):
+        days = []
+        for day in range(1, schedule.DAYS_PER_WEEK + 1):
+            session = by_slot.get((week, day))
+            items = list(session.items.all()) if session else []
+            for item in items:
+                stretches.setdefault(item.stretch_id, item.stretch)
+                for area in item.stretch.body_areas.all():
+                    areas.setdefault(area.pk, area)
+            days.append(
+                DayPlan(
+                    day=day,
+                    day_number=schedule.day_number(week=week, day=day),
+                    session=session,
+                    items=items,
+                    minutes=max(1, round(sum(item_seconds(i) for i in items) / 60)) if items else 0,
+                )
+            )
+        weeks.append(WeekPlan(week=week, days=days))
+    return ProgramPage(
+        program=program,
+        weeks=weeks,
+        stretches=list(stretches.values()),
+        body_areas=sorted(areas.values(), key=lambda a: a.name),
+        session_count=len(sessions),
+    )
+
+
+# --- Member selectors: today, enrolments, progress -------------------------------------------
+
+# How many coming days the dashboard lists after today.
+DASHBOARD_NEXT_DAYS = 5
+
+
+def member_local_today(user, *, now: dt.datetime | None = None) -> dt.date:
+    """The member's local date: every "today" in the schedule rules is this one."""
+    now = now or timezone.now()
+    tz = user.tzinfo if user is not None else dt.UTC
+    return now.astimezone(tz).date()
+
+
+def _completions_prefetch() -> Prefetch:
+    # Only what the schedule and the pain chart need: notes can be long.
+    return Prefetch(
+        "completions",
+        queryset=Completion.objects.only(
+            "id", "enrolment_id", "program_session_id", "completed_at", "pain_before", "pain_after"
+        ).order_by("completed_at"),
+    )
+
+
+def _sessions_prefetch() -> Prefetch:
+    return Prefetch(
+        "program__sessions",
+        queryset=ProgramSession.objects.only("id", "program_id", "week", "day", "title").order_by("week", "day"),
+    )
+
+
+def member_enrolments(*, member) -> QuerySet[Enrolment]:
+    """All of a member's enrolments, with what the schedule needs prefetched (three queries)."""
+    return (
+        Enrolment.objects.filter(member=member)
+        .select_related("program", "member")
+        .prefetch_related(_sessions_prefetch(), _completions_prefetch())
+    )
+
+
+def member_current_enrolments(*, member) -> QuerySet[Enrolment]:
+    return member_enrolments(member=member).filter(status__in=Enrolment.CURRENT_STATUSES).order_by("created_at")
+
+
+def member_current_enrolment(*, member, program: Program) -> Enrolment | None:
+    return Enrolment.objects.filter(member=member, program=program, status__in=Enrolment.CURRENT_STATUSES).first()
+
+
+@dataclass(frozen=True)
+class SessionSlot:
+    """One program session placed on the member's calendar."""
+
+    session: ProgramSession
+    date: dt.date
+    completion: Completion | None
+
+    @property
+    def done(self) -> bool:
+        return self.completion is not None
+
+
+@dataclass
+class EnrolmentProgress:
+    enrolment: Enrolment
+    today: dt.date
+    slots: list[SessionSlot]
+    progress: schedule.Progress
+    calendar: list[schedule.CalendarDay]
+
+    @property
+    def is_paused(self) -> bool:
+        return self.enrolment.status == Enrolment.Status.PAUSED
+
+    @property
+    def today_slots(self) -> list[SessionSlot]:
+        return [s for s in self.slots if s.date == self.today]
+
+    @property
+    def overdue(self) -> list[SessionSlot]:
+        return [s for s in self.slots if s.date < self.today and not s.done]
+
+    @property
+    def upcoming(self) -> list[SessionSlot]:
+        return [s for s in self.slots if s.date > self.today and not s.done]
+
+    @property
+    def next_slot(self) -> SessionSlot | None:
+        return next(iter(self.upcoming), None)
+
+    @property
+    def coming_days(self) -> list[schedule.CalendarDay]:
+        """The next few days after today, rest days included, for the dashboard."""
+        last = self.today + dt.timedelta(days=DASHBOARD_NEXT_DAYS)
+        return [d for d in self.calendar if self.today < d.date <= last]
+
+    @property
+    def percent_done(self) -> int:
+        return round(100 * self.progress.done / self.progress.total) if self.progress.total else 0
+
+    @property
+    def pain_points(self) -> list[Completion]:
+        """Ticks that carry a pain score, oldest first, for the pain trend."""
+        found = [s.completion for s in self.slots if s.done]
+        found = [c for c in found if c.pain_before is not None or c.pain_after is not None]
+        return sorted(found, key=lambda c: c.completed_at)
+
+    @property
+    def last_activity(self) -> dt.datetime | None:
+        return max((s.completion.completed_at for s in self.slots if s.done), default=None)
+
+    def slot_for(self, session_id: int) -> SessionSlot | None:
+        return next((s for s in self.slots if s.session.pk == session_id), None)
+
+
+def enrolment_progress(*, enrolment: Enrolment, today: dt.date) -> EnrolmentProgress:
+    """Schedule, progress and calendar of one enrolment.
+
+    Reads `enrolment.program.sessions` and `enrolment.completions` through any
+    prefetch the queryset made (see member_enrolments), so listing many
+    enrolments costs no query per row.
+    """
+    pauses = enrolment.pause_list(today=today)
+    completions = {c.program_session_id: c for c in enrolment.completions.all()}
+    sessions = sorted(enrolment.program.sessions.all(), key=lambda s: (s.week, s.day))
+    slots = [
+        SessionSlot(
+            session=session,
+            date=schedule.session_date(start_date=enrolment.start_date, day_number=session.day_number, pauses=pauses),
+            completion=completions.get(session.pk),
+        )
+        for session in sessions
+    ]
+    scheduled = [schedule.ScheduledSession(s.session.day_number, s.date, s.done) for s in slots]
+    return EnrolmentProgress(
+        enrolment=enrolment,
+        today=today,
+        slots=slots,
+        progress=schedule.progress(scheduled, today=today),
+        calendar=schedule.calendar(scheduled, start_date=enrolment.start_date, today=today, pauses=pauses),
+    )
