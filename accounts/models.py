@@ -87,3 +87,56 @@ class PartnerAPIKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "partner API key"
         verbose_name_plural = "partner API keys"
+
+
+class APIToken(models.Model):
+    """A member's API token (`Authorization: Token …`), stored as a SHA-256 digest.
+
+    Tokens are 256-bit random strings, so a fast unsalted digest is enough: a
+    leaked table gives nothing to brute-force, and lookup stays one indexed query.
+    A member may hold several (one per app); each is revoked on its own.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, editable=False, help_text="First characters, to tell tokens apart.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a write sent with an Idempotency-Key, replayed for retries.
+
+    Keys are scoped per caller (a member or a partner), so two callers never
+    collide; the unique constraint is what makes two simultaneous retries one.
+    """
+
+    class CallerKind(models.TextChoices):
+        MEMBER = "member", "Member"
+        PARTNER = "partner", "Partner"
+
+    caller_kind = models.CharField(max_length=10, choices=CallerKind)
+    caller_id = models.PositiveBigIntegerField()
+    key = models.CharField(max_length=255)
+    # SHA-256 of method, path and canonical JSON body: the same key with another request is a conflict.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["caller_kind", "caller_id", "key"], name="unique_idempotency_key_per_caller"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caller_kind} {self.caller_id}: {self.key}"
