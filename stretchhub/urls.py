@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from programs import views as programs_views
+
 from . import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", programs_views.home, name="home"),
     path("", include("programs.urls")),
 ]
