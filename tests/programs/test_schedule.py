@@ -77,3 +77,33 @@ def test_it_reports_no_adherence_before_anything_is_due():
     result = progress(_sessions((D(2026, 3, 9), False)), today=D(2026, 3, 7))
     assert result.adherence.percent is None
     assert result.total == 1
+
+
+def test_it_lays_out_a_calendar_of_done_missed_today_upcoming_and_rest_days():
+    from programs.schedule import DayState, calendar
+
+    sessions = _sessions((D(2026, 3, 1), True), (D(2026, 3, 3), False), (D(2026, 3, 5), False), (D(2026, 3, 7), False))
+    days = calendar(sessions, start_date=D(2026, 3, 1), today=D(2026, 3, 5))
+    assert [(d.date.day, d.state) for d in days] == [
+        (1, DayState.DONE), (2, DayState.REST), (3, DayState.MISSED), (4, DayState.REST),
+        (5, DayState.TODAY), (6, DayState.REST), (7, DayState.UPCOMING),
+    ]  # fmt: skip
+    assert days[0].day_number == 1 and days[1].day_number is None
+
+
+def test_it_marks_paused_days_and_shows_the_shifted_sessions_after_them():
+    from programs.schedule import DayState, calendar
+
+    pauses = [Pause(D(2026, 3, 2), 2)]
+    dates = [session_date(start_date=D(2026, 3, 1), day_number=n, pauses=pauses) for n in (1, 2)]
+    sessions = [ScheduledSession(1, dates[0], True), ScheduledSession(2, dates[1], False)]
+    days = calendar(sessions, start_date=D(2026, 3, 1), today=D(2026, 3, 3), pauses=pauses)
+    assert [(d.date.day, d.state) for d in days] == [
+        (1, DayState.DONE), (2, DayState.PAUSED), (3, DayState.PAUSED), (4, DayState.UPCOMING),
+    ]  # fmt: skip
+
+
+def test_a_calendar_of_nothing_is_empty():
+    from programs.schedule import calendar
+
+    assert calendar([], start_date=D(2026, 3, 1), today=D(2026, 3, 1)) == []
