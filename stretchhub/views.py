@@ -1,11 +1,54 @@
+import time
+
 from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+
+from .tasks import HEARTBEAT_KEY, heartbeat_cache
+
+# Beat ticks every 60 s; three missed ticks mean it (or every worker) is gone.
+HEARTBEAT_MAX_AGE_SECONDS = 180
 
 
-def healthz(request):
+def _check_database() -> tuple[bool, str]:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # any database failure means unhealthy
-        return JsonResponse({"database": "error", "detail": str(exc)[:200]}, status=503)
-    return JsonResponse({"database": "ok"})
+    except Exception as exc:  # any failure to answer means unhealthy
+        return False, f"error: {str(exc)[:200]}"
+    return True, "ok"
+
+
+def _check_broker() -> tuple[bool, str]:
+    from .celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=3)
+    except Exception as exc:  # unreachable, refused, bad credentials
+        return False, f"error: {str(exc)[:200]}"
+    return True, "ok"
+
+
+def _check_beat() -> tuple[bool, str]:
+    try:
+        last_tick = heartbeat_cache().get(HEARTBEAT_KEY)
+    except Exception as exc:  # the cache itself is down
+        return False, f"error: {str(exc)[:200]}"
+    if last_tick is None:
+        return False, "no heartbeat yet"
+    age = time.time() - last_tick
+    if age > HEARTBEAT_MAX_AGE_SECONDS:
+        return False, f"stale: last tick {age:.0f}s ago"
+    return True, f"ok: last tick {age:.0f}s ago"
+
+
+@never_cache
+def healthz(request):
+    """200 when the database answers; with ?full=1 also the broker and beat."""
+    checks = {"database": _check_database}
+    if request.GET.get("full") == "1":
+        checks |= {"broker": _check_broker, "beat": _check_beat}
+    results = {name: check() for name, check in checks.items()}
+    healthy = all(ok for ok, _ in results.values())
+    return JsonResponse({name: detail for name, (_, detail) in results.items()}, status=200 if healthy else 503)

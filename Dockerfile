@@ -1,0 +1,39 @@
+# The StretchHub image: web (gunicorn), Celery worker and beat all run from it
+# (see docker-compose.yml). Build: docker compose build
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# The same pinned requirements.txt as `make`; copied alone so code changes do
+# not reinstall dependencies.
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+
+# Static files are collected (hashed and compressed by whitenoise) into the
+# image. collectstatic touches no database and signs nothing: the key and URLs
+# below exist only for this RUN line and never reach the running container.
+RUN DJANGO_DEBUG=0 \
+    DJANGO_SECRET_KEY=collectstatic-build-time-only \
+    DJANGO_ALLOWED_HOSTS=build.invalid \
+    DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
+    CELERY_BROKER_URL=redis://build.invalid:6379/0 \
+    python manage.py collectstatic --noinput \
+ && rm -rf var /tmp/unused.sqlite3
+
+# Code and static files stay root-owned (read-only to the app); the process
+# may write only var/ (beat's schedule file).
+RUN useradd --system --user-group --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
+ && mkdir var \
+ && chown app:app var
+USER app
+
+EXPOSE 8000
+# gunicorn reads gunicorn.conf.py from the working directory.
+CMD ["gunicorn", "stretchhub.wsgi"]

@@ -1,0 +1,90 @@
+import json
+import re
+
+import pytest
+
+from .production import production_env, production_settings, run_manage
+
+
+def test_it_passes_the_deployment_check_with_nothing_to_report():
+    result = run_manage("check", "--deploy", env=production_env())
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout == "System check identified no issues (0 silenced).\n"
+
+
+@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"])
+def test_it_refuses_to_start_in_production_without_a_required_setting(name):
+    result = run_manage("check", env=production_env(**{name: None}))
+
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured:")
+    assert name in last_line
+
+
+def test_it_turns_every_https_protection_on_in_production():
+    settings = production_settings(
+        "SECURE_SSL_REDIRECT",
+        "SECURE_PROXY_SSL_HEADER",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_CONTENT_TYPE_NOSNIFF",
+        "X_FRAME_OPTIONS",
+        "SECURE_REFERRER_POLICY",
+    )
+
+    assert settings == {
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+        "SECURE_HSTS_SECONDS": 365 * 24 * 3600,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_CONTENT_TYPE_NOSNIFF": True,
+        "X_FRAME_OPTIONS": "DENY",
+        "SECURE_REFERRER_POLICY": "same-origin",
+    }
+
+
+def test_it_shares_cache_and_sessions_through_redis_in_production():
+    settings = production_settings("CACHES", "SESSION_ENGINE")
+
+    assert settings["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings["CACHES"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/1"
+    assert settings["CACHES"]["heartbeat"]["LOCATION"] == "redis://127.0.0.1:6379/1"
+    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+
+
+def test_it_keeps_sessions_in_the_database_when_there_is_no_shared_cache():
+    settings = production_settings("CACHES", "SESSION_ENGINE", REDIS_URL=None)
+
+    assert settings["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+
+
+def test_it_reuses_database_connections_in_production():
+    settings = production_settings("DATABASES")
+
+    assert settings["DATABASES"]["default"]["CONN_MAX_AGE"] > 0
+    assert settings["DATABASES"]["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_it_collects_hashed_compressed_static_files_without_a_database_or_real_secret(tmp_path):
+    # What the Dockerfile does at build time: no database, a throwaway key.
+    env = production_env(
+        DJANGO_SECRET_KEY="collectstatic-build-time-only",
+        DATABASE_URL="postgres://nobody@build.invalid:5432/none",
+        DJANGO_STATIC_ROOT=str(tmp_path),
+    )
+
+    result = run_manage("collectstatic", "--noinput", env=env, timeout=300)
+
+    assert result.returncode == 0, result.stderr
+    hashed_name = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]["admin/css/base.css"]
+    assert re.fullmatch(r"admin/css/base\.[0-9a-f]{12}\.css", hashed_name)
+    assert (tmp_path / hashed_name).is_file()
+    assert (tmp_path / f"{hashed_name}.gz").is_file()
