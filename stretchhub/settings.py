@@ -1,5 +1,6 @@
 """StretchHub settings, read once from the environment (see PRODUCT.md, Contract)."""
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "programs",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -52,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during authenticate() into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "stretchhub.urls"
@@ -188,9 +192,27 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "programs:dashboard"
 LOGOUT_REDIRECT_URL = "home"
+
+# django-axes checks for a lockout first; then members log in with their email or username.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.EmailOrUsernameBackend",
+]
+# Five failures for one account from one address lock that pair out for 15 minutes:
+# brute force is slowed, while an attacker cannot lock a member out from everywhere.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+# A verification link stays valid this long (django.core.signing max_age).
+ACCOUNT_VERIFICATION_MAX_AGE = dt.timedelta(days=3)
+
 
 # Email: SMTP when EMAIL_HOST is set, otherwise one file per message under var/mail/.
 EMAIL_HOST = env_str("EMAIL_HOST")

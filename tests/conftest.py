@@ -1,6 +1,20 @@
 import pytest
+from django.test import Client, RequestFactory
 
 from tests.factories import PartnerFactory, TrainerFactory, UserFactory
+
+
+class AxesAwareClient(Client):
+    """django-axes refuses authenticate() without a request; Client.login() gives none, so lend it one."""
+
+    def login(self, **credentials):
+        credentials.setdefault("request", RequestFactory().post("/accounts/login/"))
+        return super().login(**credentials)
+
+
+@pytest.fixture
+def client():
+    return AxesAwareClient()
 
 
 @pytest.fixture

@@ -1,0 +1,162 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from .models import User
+from .selectors import timezone_choices
+from .services import normalize_email
+from .validators import validate_timezone
+
+
+class TimezoneSelect(forms.Select):
+    """A grouped <select> of IANA names that still shows a valid name missing from the list (a legacy alias)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, choices=timezone_choices())
+
+    def get_context(self, name, value, attrs):
+        known = {code for _group, options in self.choices for code, _label in options}
+        if value and value not in known:
+            self.choices = [*self.choices, ("Other", [(value, value)])]
+        return super().get_context(name, value, attrs)
+
+
+def timezone_field(**kwargs) -> forms.CharField:
+    return forms.CharField(
+        label="Time zone",
+        max_length=64,
+        validators=[validate_timezone],
+        widget=TimezoneSelect(attrs={"autocomplete": "off"}),
+        help_text="Reminders and “today” follow this time zone.",
+        **kwargs,
+    )
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"}),
+        help_text="We send a link to confirm it before you enrol.",
+    )
+    display_name = forms.CharField(
+        label="Your name",
+        max_length=80,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        help_text="Shown on your pages and in our emails.",
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters; not a common password and not only digits.",
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    timezone = timezone_field(initial="UTC")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            # static/js/timezone.js replaces UTC with the browser's zone on a fresh form only.
+            self.fields["timezone"].widget.attrs["data-suggest-browser-timezone"] = "replace"
+
+    def clean_email(self):
+        email = normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                "An account with this email address already exists. Log in, or reset your password.",
+                code="email_taken",
+            )
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", forms.ValidationError("The two passwords differ.", code="password_mismatch"))
+        elif password1:
+            # Checked against a user built from the form so the similarity
+            # validator can compare the password with the email and name.
+            probe = User(email=cleaned.get("email", ""), display_name=cleaned.get("display_name", ""))
+            probe.username = (cleaned.get("email") or "").split("@")[0]
+            try:
+                password_validation.validate_password(password1, user=probe)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form; the "username" field takes an email address as well."""
+
+    username = forms.CharField(
+        label="Email or username",
+        max_length=254,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email or username and password do not match an account. Check both and try again.",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Django sizes this field for usernames (150); an email address may be longer.
+        self.fields["username"].max_length = 254
+        self.fields["username"].widget.attrs["maxlength"] = 254
+
+
+class SettingsForm(forms.Form):
+    display_name = forms.CharField(
+        label="Your name", max_length=80, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    timezone = timezone_field()
+    default_reminder_time = forms.TimeField(
+        label="Default reminder time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="Suggested when you enrol in a program; each enrolment keeps its own time.",
+    )
+    email_reminders = forms.BooleanField(
+        label="Send me reminder emails",
+        required=False,
+        help_text="When off, no reminder is sent for any program.",
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "display_name": user.display_name,
+                "timezone": user.timezone,
+                "default_reminder_time": user.default_reminder_time,
+                "email_reminders": user.email_reminders,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].widget.attrs["data-suggest-browser-timezone"] = "offer"
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="To be sure it is you.",
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password. Nothing was deleted.", code="password_incorrect")
+        return password

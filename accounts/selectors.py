@@ -1,0 +1,126 @@
+import datetime as dt
+from functools import cache
+from typing import Any
+
+from django.db.models import Prefetch, Q
+
+from programs.models import Completion, Enrolment
+
+from .models import User
+from .validators import available_timezones
+
+# Areas of the IANA database a person lives in; the rest are legacy aliases
+# ("US/Eastern", "GB", "EST5EDT") that the validator still accepts.
+_TIMEZONE_REGIONS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+
+
+@cache
+def timezone_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Grouped choices for a <select>: [("Europe", [("Europe/Berlin", "Berlin"), …]), …] plus UTC."""
+    groups: dict[str, list[tuple[str, str]]] = {region: [] for region in _TIMEZONE_REGIONS}
+    for name in sorted(available_timezones()):
+        region, _, place = name.partition("/")
+        if region in groups and place:
+            groups[region].append((name, place.replace("_", " ").replace("/", " – ")))
+    return [("", [("UTC", "UTC (Coordinated Universal Time)")])] + [
+        (region, places) for region, places in groups.items() if places
+    ]
+
+
+def user_for_login(identifier: str) -> User | None:
+    """The account a login form's "email or username" names, or None.
+
+    One query. An exact username wins over a case-insensitive one, which wins over
+    an email address; an identifier that matches several accounts equally matches none.
+    """
+    identifier = identifier.strip()
+    if not identifier:
+        return None
+    candidates = list(User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))[:5])
+    for matches in (
+        [u for u in candidates if u.username == identifier],
+        [u for u in candidates if u.username.casefold() == identifier.casefold()],
+        [u for u in candidates if u.email.casefold() == identifier.casefold()],
+    ):
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            return None
+    return None
+
+
+def user_current_enrolments(*, user: User):
+    return Enrolment.objects.filter(member=user, status__in=Enrolment.CURRENT_STATUSES)
+
+
+def _iso(value: dt.date | dt.datetime | dt.time | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def user_data_export(*, user: User) -> dict[str, Any]:
+    """Everything we hold about a member, for "download my data". Two queries whatever the history."""
+    enrolments = (
+        Enrolment.objects.filter(member=user)
+        .select_related("program")
+        .prefetch_related(
+            Prefetch(
+                "completions",
+                queryset=Completion.objects.select_related("program_session").order_by("completed_at", "pk"),
+            )
+        )
+        .order_by("created_at", "pk")
+    )
+    return {
+        "format": "stretchhub-member-export",
+        "version": 1,
+        "profile": {
+            "username": user.username,
+            "email": user.email,
+            "email_verified_at": _iso(user.email_verified_at),
+            "display_name": user.display_name,
+            "timezone": user.timezone,
+            "default_reminder_time": _iso(user.default_reminder_time),
+            "email_reminders": user.email_reminders,
+            "date_joined": _iso(user.date_joined),
+            "last_login": _iso(user.last_login),
+        },
+        "enrolments": [
+            {
+                "program": {"title": e.program.title, "slug": e.program.slug},
+                "status": e.status,
+                "start_date": _iso(e.start_date),
+                "reminder_time": _iso(e.reminder_time),
+                "reminders_enabled": e.reminders_enabled,
+                "paused_on": _iso(e.paused_on),
+                "pauses": e.pauses,
+                "created_at": _iso(e.created_at),
+                "ended_at": _iso(e.ended_at),
+                "completions": [
+                    {
+                        "session": {
+                            "week": c.program_session.week,
+                            "day": c.program_session.day,
+                            "title": c.program_session.title,
+                        },
+                        "completed_at": _iso(c.completed_at),
+                        "pain_before": c.pain_before,
+                        "pain_after": c.pain_after,
+                        "note": c.note,
+                    }
+                    for c in e.completions.all()
+                ],
+            }
+            for e in enrolments
+        ],
+    }

@@ -1,0 +1,172 @@
+"""Writes for member accounts: sign-up, email verification, settings, data deletion."""
+
+import datetime as dt
+import re
+
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.auth.base_user import BaseUserManager
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from programs.models import Completion, Enrolment
+from programs.reminders.services import reminder_schedule_refresh
+from programs.services import enrolment_leave
+
+from .emails import send_verification_email
+from .models import User
+from .selectors import user_current_enrolments
+from .tokens import VerificationError, user_from_verification_token
+
+RESEND_INTERVAL_SECONDS = 60
+USERNAME_MAX_BASE = 30
+
+
+class AccountError(Exception):
+    """A rule refused an account change; the message is user-facing."""
+
+
+class EmailTaken(AccountError):
+    def __init__(self):
+        super().__init__("An account with this email address already exists. Log in, or reset your password.")
+
+
+def normalize_email(email: str) -> str:
+    return BaseUserManager.normalize_email(email.strip())
+
+
+def _username_base(email: str) -> str:
+    local = email.split("@", 1)[0].casefold()
+    base = re.sub(r"[^a-z0-9._-]+", "", local).strip("._-")[:USERNAME_MAX_BASE]
+    return base or "member"
+
+
+def _free_username(email: str) -> str:
+    """The email's local part, made unique with a number: one query for all candidates."""
+    base = _username_base(email)
+    taken = {
+        name.casefold()
+        for name in User.objects.filter(username__iregex=rf"^{re.escape(base)}[0-9]*$").values_list(
+            "username", flat=True
+        )
+    }
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}{suffix}" in taken:
+        suffix += 1
+    return f"{base}{suffix}"
+
+
+def user_signup(*, email: str, password: str, display_name: str, timezone_name: str) -> User:
+    """Create a member (unverified) and send the verification email."""
+    email = normalize_email(email)
+    if User.objects.filter(email__iexact=email).exists():
+        raise EmailTaken()
+    for _attempt in range(3):
+        user = User(
+            username=_free_username(email),
+            email=email,
+            display_name=display_name.strip(),
+            timezone=timezone_name,
+        )
+        user.set_password(password)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as exc:
+            # Lost a race: either the same email signed up a moment ago, or the
+            # same derived username did; the second kind is retried with a new number.
+            if User.objects.filter(email__iexact=email).exists():
+                raise EmailTaken() from exc
+            continue
+        break
+    else:
+        raise AccountError("We could not create your account just now. Please try again.")
+    send_verification_email(user=user)
+    return user
+
+
+def user_send_verification(*, user: User) -> None:
+    if user.email_verified_at is not None:
+        raise AccountError("Your email address is already confirmed.")
+    # cache.add is atomic: only one resend per interval gets through, which
+    # keeps the button from being used to flood an inbox.
+    if not cache.add(f"accounts:verify-resend:{user.pk}", True, RESEND_INTERVAL_SECONDS):
+        raise AccountError("We sent you a link less than a minute ago. Check your inbox and spam folder.")
+    send_verification_email(user=user)
+
+
+def user_verify_email(*, token: str, now: dt.datetime | None = None) -> tuple[User, bool]:
+    """Mark the address of the link's account as verified; (user, whether it changed now).
+
+    Verifying twice is harmless: the second time changes nothing.
+    """
+    try:
+        user = user_from_verification_token(token)
+    except VerificationError as exc:
+        raise AccountError(str(exc)) from exc
+    updated = User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(
+        email_verified_at=now or timezone.now()
+    )
+    user.refresh_from_db(fields=["email_verified_at"])
+    return user, bool(updated)
+
+
+def user_update_settings(
+    *,
+    user: User,
+    display_name: str,
+    timezone_name: str,
+    default_reminder_time: dt.time,
+    email_reminders: bool,
+) -> User:
+    schedule_changed = (
+        user.timezone != timezone_name
+        or user.email_reminders != email_reminders
+        or user.default_reminder_time != default_reminder_time
+    )
+    user.display_name = display_name.strip()
+    user.timezone = timezone_name
+    user.default_reminder_time = default_reminder_time
+    user.email_reminders = email_reminders
+    with transaction.atomic():
+        user.save(update_fields=["display_name", "timezone", "default_reminder_time", "email_reminders"])
+        if schedule_changed:
+            # Reminders fall at a local time: a new timezone or the master switch
+            # moves (or cancels) every current enrolment's next reminder.
+            reminder_schedule_refresh(enrolments=list(user_current_enrolments(user=user).select_related("member")))
+    return user
+
+
+def user_password_reset_done(*, user: User, now: dt.datetime | None = None) -> None:
+    """After a reset by email: the member proved they read that inbox, and knows the new password."""
+    User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(email_verified_at=now or timezone.now())
+    _axes_forget(user, attempts_only=True)
+
+
+def _axes_forget(user: User, *, attempts_only: bool = False) -> None:
+    # accounts.backends.axes_username keys attempts by the case-folded login typed.
+    keys = [user.username.casefold()] + ([user.email.casefold()] if user.email else [])
+    AccessAttempt.objects.filter(username__in=keys).delete()
+    if not attempts_only:
+        AccessLog.objects.filter(username__in=keys).delete()
+        AccessFailureLog.objects.filter(username__in=keys).delete()
+
+
+def user_delete_account(*, user: User) -> None:
+    """Delete the member and their personal data; keep their anonymous history.
+
+    Enrolments and completions stay (Enrolment.member becomes NULL) so trainers'
+    adherence and pain figures do not change; notes are free text and go. Current
+    enrolments are left first, through the enrolment service, so an open pause is
+    closed the same way as when a member leaves a program.
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        for enrolment in list(user_current_enrolments(user=user).select_related("member")):
+            enrolment_leave(enrolment=enrolment)
+        Enrolment.objects.filter(member=user).update(reminders_enabled=False, next_reminder_at=None)
+        Completion.objects.filter(enrolment__member=user).exclude(note="").update(note="")
+        _axes_forget(user)
+        user.delete()

@@ -1,0 +1,33 @@
+"""Signed, expiring links for email verification (django.core.signing, no table needed)."""
+
+from django.conf import settings
+from django.core import signing
+
+from .models import User
+
+_SALT = "accounts.verify-email"
+
+
+class VerificationError(Exception):
+    """The link cannot verify anything; the message is user-facing."""
+
+
+def email_verification_token(user: User) -> str:
+    # The address is part of the payload: a link sent to an old address
+    # cannot verify a new one.
+    return signing.dumps({"u": user.pk, "e": user.email.casefold()}, salt=_SALT, compress=True)
+
+
+def user_from_verification_token(token: str) -> User:
+    try:
+        payload = signing.loads(token, salt=_SALT, max_age=settings.ACCOUNT_VERIFICATION_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise VerificationError("This confirmation link has expired. Log in and we will send you a new one.") from exc
+    except signing.BadSignature as exc:
+        raise VerificationError(
+            "This confirmation link is not valid. Check that you copied all of it, or ask for a new one."
+        ) from exc
+    user = User.objects.filter(pk=payload.get("u"), is_active=True).first()
+    if user is None or user.email.casefold() != payload.get("e"):
+        raise VerificationError("This confirmation link is no longer valid for any account.")
+    return user

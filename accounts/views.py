@@ -1,0 +1,198 @@
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import DeleteAccountForm, LoginForm, SettingsForm, SignupForm
+from .selectors import user_data_export
+from .tokens import VerificationError, user_from_verification_token
+
+# The backend a freshly signed-up or reset member is logged in with (axes only checks, never logs in).
+LOGIN_BACKEND = "accounts.backends.EmailOrUsernameBackend"
+
+
+def _safe_next(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return ""
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+@never_cache
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    next_url = _safe_next(request)
+    if request.method == "POST":
+        form = SignupForm(request.POST)
+        if form.is_valid():
+            try:
+                user = services.user_signup(
+                    email=form.cleaned_data["email"],
+                    password=form.cleaned_data["password1"],
+                    display_name=form.cleaned_data["display_name"],
+                    timezone_name=form.cleaned_data["timezone"],
+                )
+            except services.AccountError as error:
+                form.add_error("email" if isinstance(error, services.EmailTaken) else None, str(error))
+            else:
+                login(request, user, backend=LOGIN_BACKEND)
+                target = reverse("accounts:verify_sent")
+                return redirect(f"{target}?{urlencode({'next': next_url})}" if next_url else target)
+    else:
+        form = SignupForm()
+    return render(request, "accounts/signup.html", {"form": form, "next": next_url})
+
+
+@login_required
+def verify_sent(request: HttpRequest) -> HttpResponse:
+    if request.user.email_verified_at is not None:
+        return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
+    return render(request, "accounts/verify_sent.html", {"next": _safe_next(request)})
+
+
+@login_required
+@require_POST
+def verify_resend(request: HttpRequest) -> HttpResponse:
+    try:
+        services.user_send_verification(user=request.user)
+    except services.AccountError as error:
+        messages.info(request, str(error))
+    else:
+        messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
+    return redirect(_safe_next(request) or reverse("accounts:verify_sent"))
+
+
+@never_cache
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    # GET only shows a button; POST verifies. Mail scanners and link previews
+    # follow GET links, and a GET must never change state (STYLE.md, Email).
+    if request.method == "POST":
+        try:
+            user, changed = services.user_verify_email(token=token)
+        except services.AccountError as error:
+            return render(request, "accounts/verify_email.html", {"error": str(error)}, status=400)
+        if changed:
+            messages.success(request, "Thank you: your email address is confirmed. You can enrol in programs now.")
+        else:
+            messages.info(request, "Your email address was already confirmed.")
+        if request.user.is_authenticated and request.user.pk == user.pk:
+            return redirect(settings.LOGIN_REDIRECT_URL)
+        return redirect(reverse("accounts:login"))
+    try:
+        user = user_from_verification_token(token)
+    except VerificationError as error:
+        return render(request, "accounts/verify_email.html", {"error": str(error)}, status=400)
+    return render(request, "accounts/verify_email.html", {"verify_user": user})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "registration/password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "registration/password_reset_form.html"
+    subject_template_name = "registration/password_reset_subject.txt"
+    email_template_name = "registration/password_reset_email.txt"
+    html_email_template_name = "registration/password_reset_email.html"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        # Links are built from SITE_URL, not from the request's Host header, so a
+        # forged Host cannot point a reset link at someone else's server.
+        self.extra_email_context = {"site_url": settings.SITE_URL}
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "registration/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+    post_reset_login = True
+    post_reset_login_backend = LOGIN_BACKEND
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.user_password_reset_done(user=form.user)
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "registration/password_reset_complete.html"
+
+
+@login_required
+def account_settings(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        form = SettingsForm(request.POST, user=user)
+        if form.is_valid():
+            services.user_update_settings(
+                user=user,
+                display_name=form.cleaned_data["display_name"],
+                timezone_name=form.cleaned_data["timezone"],
+                default_reminder_time=form.cleaned_data["default_reminder_time"],
+                email_reminders=form.cleaned_data["email_reminders"],
+            )
+            messages.success(request, "Your settings are saved.")
+            return redirect("accounts:settings")
+    else:
+        form = SettingsForm(user=user)
+    return render(request, "accounts/settings.html", {"form": form})
+
+
+@login_required
+@never_cache
+def data_export(request: HttpRequest) -> HttpResponse:
+    data = user_data_export(user=request.user)
+    data["exported_at"] = timezone.now().isoformat()
+    local_today = timezone.now().astimezone(request.user.tzinfo).date()
+    filename = f"stretchhub-my-data-{local_today:%Y-%m-%d}.json"
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def delete_account(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = DeleteAccountForm(request.POST, user=request.user)
+        if form.is_valid():
+            services.user_delete_account(user=request.user)
+            logout(request)
+            messages.success(request, "Your account and personal data are deleted. Take care of your back!")
+            return redirect("home")
+    else:
+        form = DeleteAccountForm(user=request.user)
+    return render(request, "accounts/delete.html", {"form": form})
