@@ -4,6 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "programs",
+    "programs.reminders",
     "axes",
 ]
 
@@ -261,6 +263,13 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # Beat's proof of life for /healthz?full=1 (stretchhub/tasks.py).
 CELERY_IMPORTS = ["stretchhub.tasks"]
 CELERY_BEAT_SCHEDULE["beat-heartbeat"] = {"task": "stretchhub.tasks.beat_heartbeat_task", "schedule": 60.0}
+# Reminders: on the minute (UTC) so one due at 08:00 local leaves seconds later.
+# A dispatch not started within 55 s is dropped: the next one covers it.
+CELERY_BEAT_SCHEDULE["reminders-dispatch"] = {
+    "task": "programs.reminders.tasks.reminder_dispatch_task",
+    "schedule": crontab(minute="*"),
+    "options": {"expires": 55},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -8,6 +8,7 @@ from . import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("r/", include("programs.reminders.urls")),
     path("accounts/", include("accounts.urls")),
     path("", programs_views.home, name="home"),
     path("", include("programs.urls")),

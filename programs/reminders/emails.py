@@ -1,0 +1,101 @@
+"""Reminder emails: one function per message, each with subject, text and HTML templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import Prefetch
+from django.template.loader import render_to_string
+
+from programs.models import Enrolment, ProgramSession, ReminderDelivery, SessionItem
+
+from . import links
+
+
+@dataclass
+class ReminderContent:
+    """What one reminder says: the day's session and the oldest open one from before."""
+
+    delivery: ReminderDelivery
+    enrolment: Enrolment
+    local_date: dt.date
+    session_id: int
+    # (date, ProgramSession pk) of sessions from earlier days still open, oldest first.
+    open_earlier: list[tuple[dt.date, int]] = field(default_factory=list)
+
+
+def load_sessions(session_ids: Iterable[int]) -> dict[int, ProgramSession]:
+    """Sessions with their stretches in order, in two queries."""
+    items = SessionItem.objects.select_related("stretch").order_by("order")
+    return {
+        session.pk: session
+        for session in ProgramSession.objects.filter(pk__in=set(session_ids)).prefetch_related(
+            Prefetch("items", queryset=items)
+        )
+    }
+
+
+def _message_id(delivery: ReminderDelivery) -> str:
+    # Stable per delivery: should a copy ever be sent twice, mail clients can
+    # recognise it as the same message.
+    host = urlsplit(settings.SITE_URL).hostname or "stretchhub.localhost"
+    return f"<reminder.{delivery.pk}.{delivery.local_date:%Y%m%d}@{host}>"
+
+
+def reminder_message(*, content: ReminderContent, sessions: dict[int, ProgramSession]) -> EmailMultiAlternatives:
+    enrolment = content.enrolment
+    member = enrolment.member
+    session = sessions[content.session_id]
+    oldest_open = None
+    if content.open_earlier:
+        date, session_id = content.open_earlier[0]
+        earlier = sessions.get(session_id)
+        oldest_open = {
+            "date": date,
+            "title": earlier.title if earlier else "",
+            "url": links.session_url(enrolment_id=enrolment.pk, session_id=session_id),
+        }
+    unsubscribe_url = links.unsubscribe_url(enrolment_id=enrolment.pk)
+    context = {
+        "member_name": member.display_name or member.username,
+        "program": enrolment.program,
+        "session": session,
+        "items": [
+            {
+                "name": item.stretch.name,
+                "prescription": item.prescription_text,
+                "per_side": item.per_side,
+                "notes": item.notes,
+            }
+            for item in session.items.all()
+        ],
+        "local_date": content.local_date,
+        "open_count": len(content.open_earlier),
+        "oldest_open": oldest_open,
+        "session_url": links.session_url(enrolment_id=enrolment.pk, session_id=session.pk),
+        "done_url": links.done_url(enrolment_id=enrolment.pk, session_id=session.pk),
+        "unsubscribe_url": unsubscribe_url,
+        "settings_url": links.settings_url(),
+        "site_url": settings.SITE_URL,
+    }
+    subject = " ".join(render_to_string("reminders/email/reminder_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("reminders/email/reminder.txt", context),
+        to=[member.email],
+        headers={
+            "Message-ID": _message_id(content.delivery),
+            # RFC 8058: one-click unsubscribe by a POST to this https URL.
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            # RFC 3834: automatic mail; out-of-office replies should stay quiet.
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(render_to_string("reminders/email/reminder.html", context), "text/html")
+    return message

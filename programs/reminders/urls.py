@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "reminders"
+
+urlpatterns = [
+    path("done/<str:token>/", views.done, name="done"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+]
