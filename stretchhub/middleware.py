@@ -24,18 +24,24 @@ def _incoming_id(value: str | None) -> str | None:
     return None
 
 
+def _forget_request_id(**kwargs) -> None:
+    request_id_var.set("-")
+
+
 class RequestIDMiddleware:
     def __init__(self, get_response):
+        from django.core.signals import request_finished
+
         self.get_response = get_response
+        # Not reset when this middleware returns: Django logs 4xx/5xx responses
+        # after the middleware chain, and those lines need the id most.
+        request_finished.connect(_forget_request_id, dispatch_uid="stretchhub.request_id")
 
     def __call__(self, request):
         request_id = _incoming_id(request.headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
         request.request_id = request_id
-        token = request_id_var.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id_var.reset(token)
+        request_id_var.set(request_id)
+        response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response
 

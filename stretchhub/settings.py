@@ -125,6 +125,9 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Decided here, not from DEBUG at run time: the test runner switches DEBUG off
+# but has no collected files, so it serves from the source folders like `make run`.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
 # Shared cache: sessions, API throttles and login lockout must agree across
 # every gunicorn worker and container, so production points REDIS_URL at Redis.

@@ -35,3 +35,13 @@ def trainer(db):
 @pytest.fixture
 def partner(db):
     return PartnerFactory(name="Back Clinic")
+
+
+@pytest.fixture(autouse=True)
+def _empty_caches():
+    # With REDIS_URL set (CI's second run) the cache outlives each test:
+    # throttle counts and cached sessions would leak from one test to the next.
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
