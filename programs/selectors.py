@@ -16,8 +16,10 @@ from django.utils import timezone
 from . import schedule
 from .models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
 
-# Seconds a single repetition takes, for the "about N minutes" estimate.
-SECONDS_PER_REP = 4
+# Seconds one slow repetition takes, for the "about N minutes" estimate.
+SECONDS_PER_REP = 8
+# Getting into position and reading the next step, per stretch.
+SETUP_SECONDS = 15
 
 
 def program_with_shape(queryset: QuerySet[Program] | None = None) -> QuerySet[Program]:
@@ -99,7 +101,7 @@ def item_seconds(item: SessionItem) -> int:
     sides = 2 if item.per_side else 1
     work = item.hold_seconds if item.hold_seconds else (item.reps or 0) * SECONDS_PER_REP
     bouts = item.sets * sides
-    return bouts * work + (bouts - 1) * item.rest_seconds
+    return SETUP_SECONDS + bouts * work + (bouts - 1) * item.rest_seconds
 
 
 @dataclass

@@ -7,12 +7,13 @@ EnrolmentError whose message is shown to the member as it is.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
-from .models import Completion, Enrolment, Program, ProgramSession
+from .models import Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
 from .selectors import member_local_today
 
 # How far the start date of a new enrolment may lie from the member's today.
@@ -268,3 +269,155 @@ def completion_undo(*, enrolment: Enrolment, program_session: ProgramSession) ->
                     "You have restarted this program, so this earlier run can no longer change."
                 ) from None
         _refresh_reminders([enrolment])
+
+
+# --- Programs: publishing, archiving, duplicating, ordering items (trainer side) ---
+
+
+class ProgramError(Exception):
+    """A rule refused a change to a program; the message is shown to the trainer as it is."""
+
+
+def program_publish_problems(*, program: Program) -> list[str]:
+    """Why the program cannot be published yet (empty when it can)."""
+    sessions = list(
+        ProgramSession.objects.filter(program=program).annotate(item_count=Count("items")).order_by("week", "day")
+    )
+    if not sessions:
+        return ["it has no sessions yet: add at least one session with stretches"]
+    problems = []
+    empty = [s for s in sessions if s.item_count == 0]
+    if empty:
+        names = "; ".join(f"week {s.week} day {s.day} ({s.title})" for s in empty)
+        problems.append(f"every session needs at least one stretch, and these have none: {names}")
+    # Members would see a stretch the library still treats as unfinished.
+    drafts = Stretch.objects.filter(session_items__session__program=program, status=Stretch.Status.DRAFT).distinct()
+    draft_names = sorted(stretch.name for stretch in drafts)
+    if draft_names:
+        problems.append(f"these stretches are still drafts, publish them first: {', '.join(draft_names)}")
+    return problems
+
+
+def _lock_program(program: Program) -> None:
+    program.refresh_from_db(from_queryset=Program.objects.select_for_update())
+
+
+def program_publish(*, program: Program, now: dt.datetime | None = None) -> Program:
+    """Open the program to members. Refused while a session is empty or a stretch is a draft."""
+    with transaction.atomic():
+        _lock_program(program)
+        problems = program_publish_problems(program=program)
+        if problems:
+            raise ProgramError(f"“{program.title}” cannot be published: {'; '.join(problems)}.")
+        if program.status != Program.Status.PUBLISHED:
+            program.status = Program.Status.PUBLISHED
+            program.published_at = now or timezone.now()
+            program.save(update_fields=["status", "published_at", "updated_at"])
+    return program
+
+
+def _set_status(program: Program, status: str) -> Program:
+    with transaction.atomic():
+        _lock_program(program)
+        if program.status != status:
+            program.status = status
+            program.save(update_fields=["status", "updated_at"])
+    return program
+
+
+def program_unpublish(*, program: Program) -> Program:
+    """Back to draft: hidden from the catalogue; current enrolments carry on."""
+    return _set_status(program, Program.Status.DRAFT)
+
+
+def program_archive(*, program: Program) -> Program:
+    """Retire the program: hidden from the catalogue; current enrolments carry on."""
+    return _set_status(program, Program.Status.ARCHIVED)
+
+
+def _copy_slug(slug: str) -> str:
+    max_length = Program._meta.get_field("slug").max_length
+    taken = set(Program.objects.filter(slug__startswith=f"{slug[: max_length - 12]}").values_list("slug", flat=True))
+    for n in range(1, 10_000):
+        suffix = "-copy" if n == 1 else f"-copy-{n}"
+        candidate = f"{slug[: max_length - len(suffix)]}{suffix}"
+        if candidate not in taken:
+            return candidate
+    raise ProgramError("Too many copies of this program already exist.")
+
+
+def program_duplicate(*, program: Program, author) -> Program:
+    """A deep copy (sessions and their items) as a draft owned by `author`, with a new slug."""
+    title_max = Program._meta.get_field("title").max_length
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                copy = Program.objects.create(
+                    title=f"{program.title} (copy)"[:title_max],
+                    slug=_copy_slug(program.slug),
+                    summary=program.summary,
+                    goal=program.goal,
+                    level=program.level,
+                    author=author,
+                    status=Program.Status.DRAFT,
+                )
+                sessions = list(ProgramSession.objects.filter(program=program).order_by("week", "day"))
+                ProgramSession.objects.bulk_create(
+                    ProgramSession(program=copy, week=s.week, day=s.day, title=s.title, notes=s.notes) for s in sessions
+                )
+                new_pk = {(s.week, s.day): s.pk for s in ProgramSession.objects.filter(program=copy)}
+                old_slot = {s.pk: (s.week, s.day) for s in sessions}
+                SessionItem.objects.bulk_create(
+                    SessionItem(
+                        session_id=new_pk[old_slot[item.session_id]],
+                        stretch_id=item.stretch_id,
+                        order=item.order,
+                        notes=item.notes,
+                        sets=item.sets,
+                        reps=item.reps,
+                        hold_seconds=item.hold_seconds,
+                        per_side=item.per_side,
+                        rest_seconds=item.rest_seconds,
+                    )
+                    for item in SessionItem.objects.filter(session__program=program).order_by("session_id", "order")
+                )
+                return copy
+        except IntegrityError:
+            # Another copy took the same slug between our check and insert: pick again.
+            continue
+    raise ProgramError("Could not find a free address for the copy; please try again.")
+
+
+def session_items_arrange(*, session: ProgramSession, items: Sequence[SessionItem]) -> list[SessionItem]:
+    """Save the session's items (new or changed) in the given order, numbered 1, 2, 3, …
+
+    The unique (session, order) constraint is checked row by row on both SQLite
+    and PostgreSQL, so swapping two items in place would collide half-way.
+    Phase one parks every existing row above all the numbers in use; phase two
+    writes the final numbers, which can no longer meet a parked one. Items of
+    the session not listed keep their relative order after the listed ones.
+    """
+    with transaction.atomic():
+        ProgramSession.objects.select_for_update().filter(pk=session.pk).first()
+        rows = SessionItem.objects.filter(session=session)
+        top = rows.aggregate(top=Max("order"))["top"] or 0
+        rows.update(order=F("order") + top + len(items) + 1)
+        listed = {item.pk for item in items if item.pk}
+        rest = list(rows.exclude(pk__in=listed).order_by("order"))
+        arranged = [*items, *rest]
+        for position, item in enumerate(arranged, start=1):
+            item.session = session
+            item.order = position
+            if position > len(items):
+                SessionItem.objects.filter(pk=item.pk).update(order=position)
+            else:
+                item.save()
+    return arranged
+
+
+def session_items_reorder(*, session: ProgramSession, item_ids: Sequence[int]) -> list[SessionItem]:
+    """Put the session's items in the order of `item_ids` (which must name each of them once)."""
+    by_pk = {item.pk: item for item in SessionItem.objects.filter(session=session)}
+    if sorted(item_ids) != sorted(by_pk):
+        raise ProgramError("The new order must list every stretch of the session exactly once.")
+    return session_items_arrange(session=session, items=[by_pk[pk] for pk in item_ids])

@@ -1,0 +1,599 @@
+"""The trainers' workplace.
+
+A program is built on two pages, because Django has no nested inlines:
+the program page lists its sessions inline (week, day, title, and a summary of
+their stretches), and each session's page lists its stretches inline, ordered
+by drag and drop (django-admin-sortable2) and chosen by autocomplete.
+
+Trainers (staff in the "Trainers" group) may add stretches and programs and
+change only the programs they wrote; they can open anyone's program read-only
+and duplicate it. Superusers change everything.
+"""
+
+from adminsortable2.admin import CustomInlineFormSet, SortableAdminBase, SortableTabularInline
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from . import selectors, services
+from .models import BodyArea, Enrolment, Program, ProgramSession, SessionItem, Stretch
+
+
+def _can_edit_program(user, program: Program | None) -> bool:
+    return program is None or user.is_superuser or (program.author_id is not None and program.author_id == user.pk)
+
+
+# --- Body areas ----------------------------------------------------------------------------------
+
+
+@admin.register(BodyArea)
+class BodyAreaAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "stretch_count"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(stretch_count=Count("stretches"))
+
+    @admin.display(description="stretches", ordering="stretch_count")
+    def stretch_count(self, obj):
+        return obj.stretch_count
+
+
+# --- Stretches -----------------------------------------------------------------------------------
+
+
+class StretchAdminForm(forms.ModelForm):
+    class Meta:
+        model = Stretch
+        fields = [
+            "name",
+            "slug",
+            "status",
+            "summary",
+            "steps",
+            "cues",
+            "cautions",
+            "media_url",
+            "body_areas",
+            "position",
+            "equipment",
+            "difficulty",
+            "default_sets",
+            "default_reps",
+            "default_hold_seconds",
+            "per_side",
+        ]
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 2}),
+            "steps": forms.Textarea(attrs={"rows": 6}),
+            "cues": forms.Textarea(attrs={"rows": 3}),
+            "cautions": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            self.instance.pk
+            and cleaned.get("status") == Stretch.Status.DRAFT
+            and Program.objects.filter(status=Program.Status.PUBLISHED, sessions__items__stretch=self.instance).exists()
+        ):
+            raise ValidationError("This stretch is part of a published program, so it cannot go back to draft.")
+        return cleaned
+
+
+@admin.register(Stretch)
+class StretchAdmin(admin.ModelAdmin):
+    form = StretchAdminForm
+    list_display = [
+        "name",
+        "status",
+        "difficulty",
+        "position",
+        "equipment",
+        "area_list",
+        "default_prescription",
+        "program_count",
+    ]
+    list_filter = ["status", "body_areas", "equipment", "difficulty", "position"]
+    search_fields = ["name", "slug", "summary"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["body_areas"]
+    readonly_fields = ["created_at", "updated_at"]
+    actions = ["publish_stretches", "draft_stretches"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "status", "summary"]}),
+        ("Instructions", {"fields": ["steps", "cues", "cautions", "media_url"]}),
+        ("Classification", {"fields": ["body_areas", "position", "equipment", "difficulty"]}),
+        (
+            "Default prescription",
+            {
+                "fields": [("default_sets", "default_reps", "default_hold_seconds", "per_side")],
+                "description": "Copied into a session when the stretch is added with no reps or hold of its own. "
+                "Give either reps or a hold time.",
+            },
+        ),
+        ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("body_areas")
+            .annotate(program_count=Count("session_items__session__program", distinct=True))
+        )
+
+    @admin.display(description="body areas")
+    def area_list(self, obj):
+        return ", ".join(area.name for area in obj.body_areas.all())
+
+    @admin.display(description="default")
+    def default_prescription(self, obj):
+        amount = f"{obj.default_reps} reps" if obj.default_reps else f"{obj.default_hold_seconds} s"
+        amount = amount if obj.default_sets == 1 else f"{obj.default_sets} × {amount}"
+        return f"{amount} per side" if obj.per_side else amount
+
+    @admin.display(description="programs", ordering="program_count")
+    def program_count(self, obj):
+        return obj.program_count
+
+    @admin.action(description="Publish selected stretches", permissions=["change"])
+    def publish_stretches(self, request, queryset):
+        count = queryset.update(status=Stretch.Status.PUBLISHED)
+        self.message_user(request, f"{count} stretch(es) published.", messages.SUCCESS)
+
+    @admin.action(description="Set selected stretches back to draft", permissions=["change"])
+    def draft_stretches(self, request, queryset):
+        in_use = queryset.filter(
+            Exists(
+                SessionItem.objects.filter(stretch=OuterRef("pk"), session__program__status=Program.Status.PUBLISHED)
+            )
+        )
+        blocked = sorted(in_use.values_list("name", flat=True))
+        count = queryset.exclude(pk__in=in_use.values("pk")).update(status=Stretch.Status.DRAFT)
+        if count:
+            self.message_user(request, f"{count} stretch(es) set back to draft.", messages.SUCCESS)
+        if blocked:
+            self.message_user(
+                request,
+                f"Kept published because a published program uses them: {', '.join(blocked)}.",
+                messages.WARNING,
+            )
+
+
+# --- Session items (on the session page) ---------------------------------------------------------
+
+
+class SessionItemForm(forms.ModelForm):
+    class Meta:
+        model = SessionItem
+        fields = ["stretch", "sets", "reps", "hold_seconds", "per_side", "rest_seconds", "notes", "order"]
+        widgets = {"notes": forms.TextInput(attrs={"size": 24})}
+
+    def clean(self):
+        cleaned = super().clean()
+        stretch = cleaned.get("stretch")
+        # No amount given: start from the stretch's own default prescription.
+        if stretch and cleaned.get("reps") is None and cleaned.get("hold_seconds") is None:
+            cleaned["reps"] = stretch.default_reps
+            cleaned["hold_seconds"] = stretch.default_hold_seconds
+            cleaned["per_side"] = cleaned.get("per_side") or stretch.per_side
+            if cleaned.get("sets") in (None, 1):
+                cleaned["sets"] = stretch.default_sets
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        # The order is renumbered on save (services.session_items_arrange), so a
+        # drag-and-drop swap must not be rejected as "already exists" on the way.
+        exclude = super()._get_validation_exclusions()
+        exclude.add("order")
+        return exclude
+
+
+class SessionItemFormSet(CustomInlineFormSet):
+    def clean(self):
+        super().clean()
+        session = self.instance
+        if session.pk is None or session.program.status != Program.Status.PUBLISHED:
+            return
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("stretch")
+        ]
+        if not kept:
+            raise ValidationError("This session is part of a published program, so it needs at least one stretch.")
+
+
+class SessionItemInline(SortableTabularInline):
+    model = SessionItem
+    form = SessionItemForm
+    formset = SessionItemFormSet
+    autocomplete_fields = ["stretch"]
+    extra = 1
+    verbose_name = "stretch"
+    verbose_name_plural = "stretches, in order (drag ☰ to reorder; leave reps and hold empty for the default)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("stretch")
+
+    def _editable(self, request, session):
+        return session is None or _can_edit_program(request.user, session.program)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._editable(request, obj)
+
+
+class ProgramSessionForm(forms.ModelForm):
+    class Meta:
+        model = ProgramSession
+        fields = ["program", "week", "day", "title", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+
+@admin.register(ProgramSession)
+class ProgramSessionAdmin(SortableAdminBase, admin.ModelAdmin):
+    form = ProgramSessionForm
+    inlines = [SessionItemInline]
+    list_display = ["__str__", "program", "item_count"]
+    list_filter = [("program", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["program"]
+    search_fields = ["title", "program__title"]
+    change_form_template = "admin/programs/programsession/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(item_count=Count("items"))
+
+    @admin.display(description="stretches", ordering="item_count")
+    def item_count(self, obj):
+        return obj.item_count
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["program"] if obj else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "program" and not request.user.is_superuser:
+            kwargs["queryset"] = Program.objects.filter(author=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (
+            obj is None or _can_edit_program(request.user, obj.program)
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (
+            obj is None or _can_edit_program(request.user, obj.program)
+        )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not SessionItem:
+            return super().save_formset(request, form, formset, change)
+        session = form.instance
+        formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            obj.delete()
+        kept = [
+            f
+            for f in formset.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE") and (f.instance.pk or f.has_changed())
+        ]
+        # Stable sort: the dragged order first, the form's position for ties.
+        kept.sort(key=lambda f: (f.cleaned_data.get("order") or 10**9, formset.forms.index(f)))
+        for f in kept:
+            f.instance.session = session
+        services.session_items_arrange(session=session, items=[f.instance for f in kept])
+
+    def _program_url(self, obj):
+        return reverse("admin:programs_program_change", args=[obj.program_id])
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if "_save" in request.POST:
+            self.message_user(request, f"Session “{obj}” added.", messages.SUCCESS)
+            return HttpResponseRedirect(self._program_url(obj))
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if "_save" in request.POST:
+            self.message_user(request, f"Session “{obj}” saved.", messages.SUCCESS)
+            return HttpResponseRedirect(self._program_url(obj))
+        return super().response_change(request, obj)
+
+    def response_delete(self, request, obj_display, obj_id):
+        program_id = getattr(self, "_deleted_program_id", None)
+        if program_id:
+            self.message_user(request, f"Session “{obj_display}” deleted.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:programs_program_change", args=[program_id]))
+        return super().response_delete(request, obj_display, obj_id)
+
+    def delete_model(self, request, obj):
+        self._deleted_program_id = obj.program_id
+        super().delete_model(request, obj)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        # "Add session" from a program page passes the program and the next free day.
+        program_id = request.GET.get("program")
+        if program_id and str(program_id).isdigit():
+            last = (
+                ProgramSession.objects.filter(program_id=program_id).order_by("-week", "-day").values("week", "day")
+            ).first()
+            if last:
+                week, day = (last["week"], last["day"] + 2) if last["day"] <= 5 else (last["week"] + 1, 1)
+                initial.setdefault("week", week)
+                initial.setdefault("day", day)
+        return initial
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        program = obj.program if obj else None
+        if program is None:
+            program_id = request.GET.get("program")
+            if program_id and str(program_id).isdigit():
+                program = Program.objects.filter(pk=program_id).first()
+        context["program"] = program
+        if obj is not None:
+            siblings = list(ProgramSession.objects.filter(program_id=obj.program_id).order_by("week", "day"))
+            index = next(i for i, s in enumerate(siblings) if s.pk == obj.pk)
+            context["previous_session"] = siblings[index - 1] if index > 0 else None
+            context["next_session"] = siblings[index + 1] if index + 1 < len(siblings) else None
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+# --- Programs ------------------------------------------------------------------------------------
+
+
+class ProgramSessionInlineFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        program = self.instance
+        if program.pk is None or program.status != Program.Status.PUBLISHED:
+            return
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if not kept:
+            raise ValidationError("A published program needs at least one session. Unpublish it first.")
+
+
+class ProgramSessionInline(admin.TabularInline):
+    model = ProgramSession
+    formset = ProgramSessionInlineFormSet
+    fields = ["week", "day", "title", "stretch_summary"]
+    readonly_fields = ["stretch_summary"]
+    show_change_link = True
+    extra = 0
+    verbose_name = "session"
+    verbose_name_plural = "sessions (a day without one is a rest day; open a session to add its stretches)"
+
+    def get_queryset(self, request):
+        items = SessionItem.objects.select_related("stretch").order_by("order")
+        return super().get_queryset(request).order_by("week", "day").prefetch_related(Prefetch("items", items))
+
+    @admin.display(description="stretches")
+    def stretch_summary(self, obj):
+        if obj.pk is None:
+            return "Save, then open the session to add stretches."
+        items = list(obj.items.all())
+        if not items:
+            return format_html('<strong class="errornote-inline">{}</strong>', "No stretches yet")
+        return format_html_join(", ", "{} <small>({})</small>", ((i.stretch.name, i.prescription_text) for i in items))
+
+    def _editable(self, request, program):
+        return _can_edit_program(request.user, program)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._editable(request, obj)
+
+
+class BodyAreaFilter(admin.SimpleListFilter):
+    title = "body area"
+    parameter_name = "body_area"
+
+    def lookups(self, request, model_admin):
+        return [(area.slug, area.name) for area in BodyArea.objects.all()]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        area = BodyArea.objects.filter(slug=self.value()).first()
+        return selectors.programs_touching_body_area(queryset, body_area=area) if area else queryset.none()
+
+
+class ProgramAdminForm(forms.ModelForm):
+    class Meta:
+        model = Program
+        fields = ["title", "slug", "summary", "goal", "level", "author"]
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
+            "goal": forms.Textarea(attrs={"rows": 5, "class": "vLargeTextField"}),
+        }
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    form = ProgramAdminForm
+    inlines = [ProgramSessionInline]
+    list_display = [
+        "title",
+        "status",
+        "level",
+        "author",
+        "week_count",
+        "session_count",
+        "enrolled_count",
+        "updated_at",
+    ]
+    list_filter = ["status", "level", BodyAreaFilter, ("author", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["author"]
+    search_fields = ["title", "slug", "summary", "author__username", "author__display_name"]
+    prepopulated_fields = {"slug": ["title"]}
+    actions = ["publish_programs", "unpublish_programs", "archive_programs", "duplicate_programs"]
+    view_on_site = False
+    save_on_top = True
+    change_form_template = "admin/programs/program/change_form.html"
+
+    def get_queryset(self, request):
+        current = Enrolment.objects.filter(program=OuterRef("pk"), status__in=Enrolment.CURRENT_STATUSES)
+        enrolled = current.order_by().values("program").annotate(n=Count("pk")).values("n")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                weeks=Max("sessions__week"),
+                session_count=Count("sessions", distinct=True),
+                enrolled_count=Coalesce(Subquery(enrolled, output_field=IntegerField()), 0),
+            )
+        )
+
+    @admin.display(description="weeks", ordering="weeks")
+    def week_count(self, obj):
+        return obj.weeks or 0
+
+    @admin.display(description="sessions", ordering="session_count")
+    def session_count(self, obj):
+        return obj.session_count
+
+    @admin.display(description="enrolled now", ordering="enrolled_count")
+    def enrolled_count(self, obj):
+        return obj.enrolled_count
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["status", "published_at", "created_at", "updated_at"]
+        if not request.user.is_superuser:
+            readonly.append("author")
+        return readonly
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (None, {"fields": ["title", "slug", "summary", "goal", "level"]}),
+            ("Publishing", {"fields": ["status", "author", "published_at", "created_at", "updated_at"]}),
+        ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "author":
+            kwargs["queryset"] = get_user_model().objects.filter(Q(is_staff=True) | Q(is_superuser=True))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and _can_edit_program(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and _can_edit_program(request.user, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.author = obj.author or request.user
+        super().save_model(request, obj, form, change)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["preview_url"] = reverse("programs:preview", kwargs={"slug": obj.slug})
+            context["publish_problems"] = (
+                services.program_publish_problems(program=obj) if obj.status != Program.Status.PUBLISHED else []
+            )
+            context["can_edit_program"] = _can_edit_program(request.user, obj)
+            context["add_session_url"] = reverse("admin:programs_programsession_add") + f"?program={obj.pk}"
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # Buttons on the change page (templates/admin/programs/program/submit_line.html).
+    def response_change(self, request, obj):
+        for name, action in [
+            ("_publish", self._publish_one),
+            ("_unpublish", self._unpublish_one),
+            ("_archive", self._archive_one),
+        ]:
+            if name in request.POST:
+                action(request, obj)
+                return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Duplicate is offered on read-only pages too, so it is handled before the
+        # change permission would turn the POST away.
+        if request.method == "POST" and "_duplicate" in request.POST:
+            obj = self.get_object(request, object_id)
+            if obj is not None and self.has_view_permission(request, obj) and self.has_add_permission(request):
+                copy = services.program_duplicate(program=obj, author=request.user)
+                self.message_user(
+                    request, f"Made a draft copy “{copy.title}”: it is yours to change.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(reverse("admin:programs_program_change", args=[copy.pk]))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _publish_one(self, request, obj):
+        try:
+            services.program_publish(program=obj)
+        except services.ProgramError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"“{obj.title}” is published: members can find and enrol in it.")
+
+    def _unpublish_one(self, request, obj):
+        services.program_unpublish(program=obj)
+        self.message_user(request, f"“{obj.title}” is a draft again: hidden from the catalogue.", messages.SUCCESS)
+
+    def _archive_one(self, request, obj):
+        services.program_archive(program=obj)
+        self.message_user(request, f"“{obj.title}” is archived: hidden from the catalogue.", messages.SUCCESS)
+
+    def _editable_or_warn(self, request, queryset):
+        allowed = [p for p in queryset if _can_edit_program(request.user, p)]
+        refused = [p.title for p in queryset if not _can_edit_program(request.user, p)]
+        if refused:
+            self.message_user(
+                request, f"Skipped programs you did not write: {', '.join(sorted(refused))}.", messages.WARNING
+            )
+        return allowed
+
+    @admin.action(description="Publish selected programs", permissions=["change"])
+    def publish_programs(self, request, queryset):
+        published = 0
+        for program in self._editable_or_warn(request, queryset):
+            try:
+                services.program_publish(program=program)
+            except services.ProgramError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                published += 1
+        if published:
+            self.message_user(request, f"{published} program(s) published.", messages.SUCCESS)
+
+    @admin.action(description="Unpublish selected programs (back to draft)", permissions=["change"])
+    def unpublish_programs(self, request, queryset):
+        programs = self._editable_or_warn(request, queryset)
+        for program in programs:
+            services.program_unpublish(program=program)
+        if programs:
+            self.message_user(request, f"{len(programs)} program(s) set back to draft.", messages.SUCCESS)
+
+    @admin.action(description="Archive selected programs", permissions=["change"])
+    def archive_programs(self, request, queryset):
+        programs = self._editable_or_warn(request, queryset)
+        for program in programs:
+            services.program_archive(program=program)
+        if programs:
+            self.message_user(request, f"{len(programs)} program(s) archived.", messages.SUCCESS)
+
+    @admin.action(description="Duplicate selected programs (as your drafts)", permissions=["add"])
+    def duplicate_programs(self, request, queryset):
+        copies = [services.program_duplicate(program=program, author=request.user) for program in queryset]
+        names = ", ".join(f"“{c.title}” ({c.slug})" for c in copies)
+        self.message_user(request, f"Made {len(copies)} draft cop{'y' if len(copies) == 1 else 'ies'}: {names}.")
