@@ -241,6 +241,29 @@ def member_current_enrolments(*, member) -> QuerySet[Enrolment]:
     return member_enrolments(member=member).filter(status__in=Enrolment.CURRENT_STATUSES).order_by("created_at")
 
 
+def member_finished_enrolments(*, member) -> QuerySet[Enrolment]:
+    """Completed or left enrolments, latest first (no schedule prefetch: listed, not computed)."""
+    return (
+        Enrolment.objects.filter(member=member)
+        .exclude(status__in=Enrolment.CURRENT_STATUSES)
+        .select_related("program")
+        .annotate(done_count=Count("completions"))
+        .order_by("-ended_at", "-created_at")
+    )
+
+
+def member_other_runs(*, enrolment: Enrolment) -> list[Enrolment]:
+    """The member's other enrolments in the same program (earlier or later runs)."""
+    if enrolment.member_id is None:
+        return []
+    return list(
+        Enrolment.objects.filter(member_id=enrolment.member_id, program_id=enrolment.program_id)
+        .exclude(pk=enrolment.pk)
+        .annotate(done_count=Count("completions"))
+        .order_by("-created_at")
+    )
+
+
 def member_current_enrolment(*, member, program: Program) -> Enrolment | None:
     return Enrolment.objects.filter(member=member, program=program, status__in=Enrolment.CURRENT_STATUSES).first()
 

@@ -197,6 +197,10 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# The guided player honours ?speed=N (timers N times faster) only when this is on:
+# for development and the browser tests, never needed in production.
+PLAYER_SPEED_PARAM = env_bool("PLAYER_SPEED_PARAM", DEBUG)
+
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "programs:dashboard"
 LOGOUT_REDIRECT_URL = "home"

@@ -1,0 +1,103 @@
+"""Forms of the member pages: enrol, restart, reminder settings and tick-off."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+
+from . import services
+
+PAIN_ERRORS = {
+    "min_value": "Pain is a number from 0 (none) to 10 (worst).",
+    "max_value": "Pain is a number from 0 (none) to 10 (worst).",
+    "invalid": "Pain is a number from 0 (none) to 10 (worst).",
+}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%H:%M")
+
+
+class StartDateForm(forms.Form):
+    start_date = forms.DateField(
+        label="Start date",
+        widget=DateInput(),
+        help_text="Day 1 of the program. Up to 14 days ago, or up to a year ahead.",
+        error_messages={"invalid": "Enter a date, for example 2026-03-02."},
+    )
+
+    def __init__(self, *args, today: dt.date, **kwargs):
+        self.today = today
+        super().__init__(*args, **kwargs)
+        self.fields["start_date"].initial = today
+        self.fields["start_date"].widget.attrs.update(
+            min=(today - dt.timedelta(days=services.START_DATE_MAX_DAYS_AGO)).isoformat(),
+            max=(today + dt.timedelta(days=services.START_DATE_MAX_DAYS_AHEAD)).isoformat(),
+        )
+
+    def clean_start_date(self):
+        start_date = self.cleaned_data["start_date"]
+        try:
+            services.validate_start_date(start_date=start_date, today=self.today)
+        except services.EnrolmentError as error:
+            raise forms.ValidationError(str(error)) from None
+        return start_date
+
+
+class ReminderForm(forms.Form):
+    reminder_time = forms.TimeField(
+        label="Reminder time",
+        widget=TimeInput(),
+        help_text="In your time zone, on the days a session is due.",
+        error_messages={"invalid": "Enter a time, for example 07:30."},
+    )
+    reminders_enabled = forms.BooleanField(label="Email me a reminder on session days", required=False)
+
+
+class EnrolForm(StartDateForm, ReminderForm):
+    field_order = ["start_date", "reminder_time", "reminders_enabled"]
+
+    def __init__(self, *args, member, today: dt.date, **kwargs):
+        super().__init__(*args, today=today, **kwargs)
+        self.fields["reminder_time"].initial = member.default_reminder_time
+        self.fields["reminders_enabled"].initial = True
+
+
+class CompletionForm(forms.Form):
+    pain_before = forms.IntegerField(
+        label="Pain before (0–10)",
+        required=False,
+        min_value=0,
+        max_value=10,
+        error_messages=PAIN_ERRORS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "optional"}),
+    )
+    pain_after = forms.IntegerField(
+        label="Pain after (0–10)",
+        required=False,
+        min_value=0,
+        max_value=10,
+        error_messages=PAIN_ERRORS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "optional"}),
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=services.NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional: how it felt, what to change next time.",
+        error_messages={
+            "max_length": "The note is too long: keep it to %(limit_value)d characters (it has %(show_value)d)."
+        },
+    )

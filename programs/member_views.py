@@ -1,0 +1,324 @@
+"""Member pages: enrol, today's dashboard, the session with its player, tick-off and progress.
+
+Every enrolment is looked up through the signed-in member, so another
+member's enrolment or session is a 404 and a forged POST changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .member_forms import CompletionForm, EnrolForm, ReminderForm, StartDateForm
+from .models import Completion, Enrolment, Program, ProgramSession
+from .pain_chart import pain_chart
+from .schedule import DAYS_PER_WEEK, CalendarDay
+
+# The player's timers may run faster only where it is safe: tests and development.
+PLAYER_MAX_SPEED = 100
+FRAGMENT_HEADER = "X-Fragment"
+
+
+def _enrolment_url(enrolment: Enrolment) -> str:
+    return reverse("programs:enrolment", kwargs={"pk": enrolment.pk})
+
+
+def _session_url(enrolment: Enrolment, session: ProgramSession) -> str:
+    return reverse("programs:session", kwargs={"pk": enrolment.pk, "session_pk": session.pk})
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    return request.headers.get(FRAGMENT_HEADER) == "1"
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _member_enrolment(request: HttpRequest, pk: int) -> Enrolment:
+    return get_object_or_404(Enrolment.objects.select_related("program", "member"), pk=pk, member=request.user)
+
+
+# --- Enrol ---------------------------------------------------------------------------------------
+
+
+@login_required
+def enrol(request: HttpRequest, slug: str) -> HttpResponse:
+    program = get_object_or_404(Program, slug=slug, status=Program.Status.PUBLISHED)
+    member = request.user
+    if member.email_verified_at is None:
+        messages.info(request, "Please confirm your email address first: then you can enrol.")
+        return redirect(f"{reverse('accounts:verify_sent')}?{urlencode({'next': request.path})}")
+    existing = selectors.member_current_enrolment(member=member, program=program)
+    if existing is not None:
+        messages.info(request, "You are already enrolled in this program: here is your enrolment.")
+        return redirect(_enrolment_url(existing))
+
+    today = selectors.member_local_today(member)
+    form = EnrolForm(request.POST or None, member=member, today=today)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.enrolment_create(member=member, program=program, today=today, **form.cleaned_data)
+        except services.AlreadyEnrolled as already:
+            messages.info(request, str(already))
+            return redirect(_enrolment_url(already.enrolment))
+        except services.EnrolmentError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"You are enrolled in {program.title}.")
+            return redirect("programs:dashboard")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "programs/enrol.html", {"program": program, "form": form, "today": today}, status=status)
+
+
+# --- Today ---------------------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    member = request.user
+    today = selectors.member_local_today(member)
+    current = [
+        selectors.enrolment_progress(enrolment=e, today=today)
+        for e in selectors.member_current_enrolments(member=member)
+    ]
+    finished = selectors.member_finished_enrolments(member=member)[:5]
+    return render(
+        request,
+        "programs/dashboard.html",
+        {"today": today, "current": current, "finished": finished, "member_tz": member.timezone},
+    )
+
+
+# --- Progress ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalendarCell:
+    day: CalendarDay
+    show_month: bool
+
+
+def _calendar_weeks(days: list[CalendarDay]) -> list[list[CalendarCell | None]]:
+    """Monday-first rows of seven cells (None outside the enrolment) for the calendar grid."""
+    if not days:
+        return []
+    cells: list[CalendarCell | None] = [None] * days[0].date.weekday()
+    cells += [CalendarCell(day, show_month=i == 0 or day.date.day == 1) for i, day in enumerate(days)]
+    cells += [None] * (-len(cells) % DAYS_PER_WEEK)
+    return [cells[i : i + DAYS_PER_WEEK] for i in range(0, len(cells), DAYS_PER_WEEK)]
+
+
+def _enrolment_context(request: HttpRequest, enrolment: Enrolment, **forms) -> dict:
+    member = request.user
+    today = selectors.member_local_today(member)
+    progress = selectors.enrolment_progress(enrolment=enrolment, today=today)
+    titles = {s.session.pk: s.session.title for s in progress.slots}
+    context = {
+        "enrolment": enrolment,
+        "program": enrolment.program,
+        "today": today,
+        "p": progress,
+        "weeks": _calendar_weeks(progress.calendar),
+        "chart": pain_chart([s.completion for s in progress.slots if s.done], tz=member.tzinfo, session_titles=titles),
+        "other_runs": selectors.member_other_runs(enrolment=enrolment),
+        "reminder_form": forms.get("reminder_form")
+        or ReminderForm(
+            initial={"reminder_time": enrolment.reminder_time, "reminders_enabled": enrolment.reminders_enabled}
+        ),
+        "restart_form": forms.get("restart_form") or StartDateForm(today=today, prefix="restart"),
+    }
+    return context
+
+
+@login_required
+def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    enrolment = get_object_or_404(selectors.member_enrolments(member=request.user), pk=pk)
+    return render(request, "programs/enrolment.html", _enrolment_context(request, enrolment))
+
+
+def _action(request: HttpRequest, pk: int, service, success: str) -> HttpResponse:
+    enrolment = _member_enrolment(request, pk)
+    try:
+        service(enrolment=enrolment)
+    except services.EnrolmentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, success.format(program=enrolment.program.title))
+    return redirect(_back(request, _enrolment_url(enrolment)))
+
+
+@login_required
+@require_POST
+def enrolment_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    return _action(
+        request, pk, services.enrolment_pause, "{program} is paused. Your schedule waits for you until you resume."
+    )
+
+
+@login_required
+@require_POST
+def enrolment_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    return _action(request, pk, services.enrolment_resume, "Welcome back: {program} carries on from where you left.")
+
+
+@login_required
+@require_POST
+def enrolment_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    return _action(request, pk, services.enrolment_leave, "You left {program}. Your history is kept.")
+
+
+@login_required
+@require_POST
+def enrolment_finish(request: HttpRequest, pk: int) -> HttpResponse:
+    return _action(request, pk, services.enrolment_finish, "You finished {program}. Well done.")
+
+
+@login_required
+@require_POST
+def enrolment_restart(request: HttpRequest, pk: int) -> HttpResponse:
+    enrolment = _member_enrolment(request, pk)
+    today = selectors.member_local_today(request.user)
+    form = StartDateForm(request.POST, today=today, prefix="restart")
+    if form.is_valid():
+        try:
+            new = services.enrolment_restart(enrolment=enrolment, start_date=form.cleaned_data["start_date"])
+        except services.AlreadyEnrolled as already:
+            messages.info(request, str(already))
+            return redirect(_enrolment_url(already.enrolment))
+        except services.EnrolmentError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"You restarted {enrolment.program.title}. Your earlier run is kept.")
+            return redirect(_enrolment_url(new))
+    enrolment = get_object_or_404(selectors.member_enrolments(member=request.user), pk=pk)
+    return render(
+        request, "programs/enrolment.html", _enrolment_context(request, enrolment, restart_form=form), status=400
+    )
+
+
+@login_required
+@require_POST
+def enrolment_reminder(request: HttpRequest, pk: int) -> HttpResponse:
+    enrolment = _member_enrolment(request, pk)
+    form = ReminderForm(request.POST)
+    if form.is_valid():
+        services.enrolment_update_reminder(enrolment=enrolment, **form.cleaned_data)
+        messages.success(request, "Reminder settings saved.")
+        return redirect(_back(request, _enrolment_url(enrolment)))
+    enrolment = get_object_or_404(selectors.member_enrolments(member=request.user), pk=pk)
+    return render(
+        request, "programs/enrolment.html", _enrolment_context(request, enrolment, reminder_form=form), status=400
+    )
+
+
+# --- Session, player and tick-off ----------------------------------------------------------------
+
+
+def _player_speed(request: HttpRequest) -> int:
+    if not settings.PLAYER_SPEED_PARAM:
+        return 1
+    try:
+        return max(1, min(PLAYER_MAX_SPEED, int(request.GET.get("speed", 1))))
+    except ValueError:
+        return 1
+
+
+def _member_session(request: HttpRequest, pk: int, session_pk: int, *, with_items: bool = False):
+    enrolment = _member_enrolment(request, pk)
+    sessions = ProgramSession.objects.filter(program_id=enrolment.program_id)
+    if with_items:
+        sessions = sessions.prefetch_related(selectors.session_items_prefetch())
+    session = get_object_or_404(sessions, pk=session_pk)
+    return enrolment, session
+
+
+def _tick_context(request: HttpRequest, enrolment: Enrolment, session: ProgramSession, form=None) -> dict:
+    today = selectors.member_local_today(request.user)
+    completion = Completion.objects.filter(enrolment=enrolment, program_session=session).first()
+    falls_on = enrolment.date_of_session(session, today=today)
+    return {
+        "enrolment": enrolment,
+        "session": session,
+        "today": today,
+        "falls_on": falls_on,
+        "completion": completion,
+        "can_tick": completion is None and enrolment.is_current and falls_on <= today,
+        "form": form or CompletionForm(),
+        "session_url": _session_url(enrolment, session),
+    }
+
+
+@login_required
+def session_detail(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse:
+    enrolment, session = _member_session(request, pk, session_pk, with_items=True)
+    context = _tick_context(request, enrolment, session)
+    context.update(items=list(session.items.all()), player_speed=_player_speed(request))
+    return render(request, "programs/session.html", context)
+
+
+def _tick_response(request, enrolment, session, form, *, status: int) -> HttpResponse:
+    if _wants_fragment(request):
+        context = _tick_context(request, enrolment, session, form)
+        return render(request, "programs/_tick_box.html", context, status=status)
+    if status == 200:
+        return redirect(_session_url(enrolment, session))
+    session = get_object_or_404(
+        ProgramSession.objects.prefetch_related(selectors.session_items_prefetch()), pk=session.pk
+    )
+    context = _tick_context(request, enrolment, session, form)
+    context.update(items=list(session.items.all()), player_speed=1)
+    return render(request, "programs/session.html", context, status=status)
+
+
+@login_required
+@require_POST
+def session_tick(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse:
+    enrolment, session = _member_session(request, pk, session_pk)
+    form = CompletionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.completion_record(enrolment=enrolment, program_session=session, **form.cleaned_data)
+        except services.EnrolmentError as error:
+            form.add_error(None, str(error))
+        else:
+            enrolment.refresh_from_db(fields=["status"])
+            if enrolment.status == Enrolment.Status.COMPLETED:
+                messages.success(request, f"That was the last session: you completed {enrolment.program.title}!")
+            elif not _wants_fragment(request):
+                messages.success(request, "Session ticked off. Nice work.")
+            return _tick_response(request, enrolment, session, None, status=200)
+    return _tick_response(request, enrolment, session, form, status=400)
+
+
+@login_required
+@require_POST
+def session_undo(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse:
+    enrolment, session = _member_session(request, pk, session_pk)
+    try:
+        services.completion_undo(enrolment=enrolment, program_session=session)
+    except services.EnrolmentError as error:
+        if _wants_fragment(request):
+            form = CompletionForm()
+            form.add_error(None, str(error))
+            return _tick_response(request, enrolment, session, form, status=400)
+        messages.error(request, str(error))
+        return redirect(_session_url(enrolment, session))
+    if not _wants_fragment(request):
+        messages.info(request, "Tick removed.")
+    return _tick_response(request, enrolment, session, None, status=200)

@@ -1,0 +1,109 @@
+"""A small server-rendered SVG line chart of pain scores (no chart library, no JavaScript)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+WIDTH, HEIGHT = 640, 240
+LEFT, RIGHT, TOP, BOTTOM = 36, 12, 12, 28
+PAIN_MAX = 10
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    value: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Row:
+    date: dt.date
+    session: str
+    before: int | None
+    after: int | None
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    css: str
+    points: list[Point]
+
+    @property
+    def path(self) -> str:
+        return " ".join(f"{'M' if i == 0 else 'L'}{p.x:.1f},{p.y:.1f}" for i, p in enumerate(self.points))
+
+
+@dataclass(frozen=True)
+class PainChart:
+    series: list[Series]
+    rows: list[Row]
+    y_ticks: list[tuple[int, float]]
+    x_labels: list[tuple[str, float]]
+    summary: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    right_edge: int = WIDTH - RIGHT
+    bottom_edge: int = HEIGHT - BOTTOM
+
+
+def _y(value: int) -> float:
+    return TOP + (HEIGHT - TOP - BOTTOM) * (1 - value / PAIN_MAX)
+
+
+def _describe(name: str, values: list[int]) -> str | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return f"pain {name} was {values[0]} out of 10 once"
+    trend = "down" if values[-1] < values[0] else "up" if values[-1] > values[0] else "level"
+    return f"pain {name} went from {values[0]} to {values[-1]} out of 10 ({trend}) over {len(values)} sessions"
+
+
+def pain_chart(completions: Sequence, *, tz: ZoneInfo, session_titles: dict[int, str]) -> PainChart | None:
+    """Pain before and after, one x step per tick that carries a score, oldest first."""
+    scored = [c for c in completions if c.pain_before is not None or c.pain_after is not None]
+    if not scored:
+        return None
+    scored.sort(key=lambda c: c.completed_at)
+    span = WIDTH - LEFT - RIGHT
+    step = span / (len(scored) - 1) if len(scored) > 1 else 0
+    rows, before, after = [], [], []
+    for index, completion in enumerate(scored):
+        x = LEFT + (index * step if len(scored) > 1 else span / 2)
+        date = completion.completed_at.astimezone(tz).date()
+        label = f"{date:%-d %b}"
+        rows.append(
+            Row(
+                date=date,
+                session=session_titles.get(completion.program_session_id, ""),
+                before=completion.pain_before,
+                after=completion.pain_after,
+            )
+        )
+        if completion.pain_before is not None:
+            before.append(Point(x, _y(completion.pain_before), completion.pain_before, label))
+        if completion.pain_after is not None:
+            after.append(Point(x, _y(completion.pain_after), completion.pain_after, label))
+    first_x = LEFT if len(scored) > 1 else LEFT + span / 2
+    x_labels = [(f"{rows[0].date:%-d %b}", first_x)]
+    if len(scored) > 1:
+        x_labels.append((f"{rows[-1].date:%-d %b}", WIDTH - RIGHT))
+    parts = [
+        _describe("before", [p.value for p in before]),
+        _describe("after", [p.value for p in after]),
+    ]
+    summary = "; ".join(p for p in parts if p)
+    return PainChart(
+        series=[s for s in (Series("Before", "before", before), Series("After", "after", after)) if s.points],
+        rows=rows,
+        y_ticks=[(v, _y(v)) for v in (0, 2, 4, 6, 8, 10)],
+        x_labels=x_labels,
+        summary=summary[0].upper() + summary[1:] + ".",
+    )

@@ -1,0 +1,57 @@
+/* Forms marked data-fragment-form post with fetch and swap the server's HTML
+ * fragment into the page (tick off, undo) — no full page reload. Without
+ * JavaScript, or when fetch fails, they are ordinary POST + redirect forms.
+ */
+(function () {
+  "use strict";
+  if (!window.fetch || !window.FormData) return;
+
+  function announce(text) {
+    var live = document.querySelector("[data-tick-live]");
+    if (!live || !text) return;
+    live.textContent = "";
+    window.setTimeout(function () {
+      live.textContent = text;
+    }, 50);
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-fragment-form]")) return;
+    var box = form.closest("[data-fragment]");
+    if (!box) return;
+    event.preventDefault();
+    var buttons = form.querySelectorAll("button[type=submit]");
+    buttons.forEach(function (b) {
+      b.disabled = true;
+    });
+    box.setAttribute("aria-busy", "true");
+
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      credentials: "same-origin",
+      headers: { "X-Fragment": "1" },
+    })
+      .then(function (response) {
+        // 400 carries the form with its errors; anything else unexpected falls
+        // back to the ordinary form post so the member still gets a page.
+        if (!response.ok && response.status !== 400) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        var template = document.createElement("template");
+        template.innerHTML = html.trim();
+        var fresh = template.content.firstElementChild;
+        if (!fresh) throw new Error("empty fragment");
+        box.replaceWith(fresh);
+        var invalid = fresh.querySelector(".errorlist");
+        announce(invalid ? "Please correct the errors: " + invalid.textContent.trim() : fresh.dataset.announce);
+        var focusTarget = invalid ? fresh.querySelector("[aria-invalid=true]") || fresh : fresh;
+        focusTarget.focus();
+      })
+      .catch(function () {
+        HTMLFormElement.prototype.submit.call(form);
+      });
+  });
+})();
