@@ -135,7 +135,7 @@ def user_update_settings(
         if schedule_changed:
             # Reminders fall at a local time: a new timezone or the master switch
             # moves (or cancels) every current enrolment's next reminder.
-            reminder_schedule_refresh(enrolments=list(user_current_enrolments(user=user).select_related("member")))
+            reminder_schedule_refresh(enrolments=list(user_current_enrolments(user=user).only("pk")))
     return user
 
 
