@@ -15,9 +15,15 @@ PAIN_VALIDATORS = [MinValueValidator(0), MaxValueValidator(10)]
 
 
 def _prescription_check(prefix: str) -> Q:
-    """Exactly one of reps or hold seconds, and it is positive."""
+    """Exactly one of reps or hold seconds, and it is positive.
+
+    The explicit IS NOT NULL matters: with both empty, `reps > 0` is NULL, and
+    SQL lets a CHECK whose result is NULL pass.
+    """
     reps, hold = f"{prefix}reps", f"{prefix}hold_seconds"
-    return Q(**{f"{reps}__gt": 0, f"{hold}__isnull": True}) | Q(**{f"{hold}__gt": 0, f"{reps}__isnull": True})
+    return Q(**{f"{reps}__isnull": False, f"{reps}__gt": 0, f"{hold}__isnull": True}) | Q(
+        **{f"{hold}__isnull": False, f"{hold}__gt": 0, f"{reps}__isnull": True}
+    )
 
 
 class Prescription(models.Model):
