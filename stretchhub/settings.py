@@ -222,7 +222,6 @@ AXES_VERBOSE = False
 # A verification link stays valid this long (django.core.signing max_age).
 ACCOUNT_VERIFICATION_MAX_AGE = dt.timedelta(days=3)
 
-
 # Email: SMTP when EMAIL_HOST is set, otherwise one file per message under var/mail/.
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -278,8 +277,31 @@ CELERY_BEAT_SCHEDULE["reminders-dispatch"] = {
     "options": {"expires": 55},
 }
 
+# The API (programs/api, accounts/api): JSON only, strict pagination, per-caller throttles.
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "programs.api.schema.StretchHubAutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.MemberTokenAuthentication",
+        "accounts.authentication.PartnerKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["programs.api.permissions.IsMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["programs.api.throttling.CallerRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "120/min"),
+        "member": env_str("API_THROTTLE_MEMBER", "600/min"),
+        "partner": env_str("API_THROTTLE_PARTNER", "1200/min"),
+        # Getting a token checks a password: a handful per minute per address.
+        "token": env_str("API_THROTTLE_TOKEN", "10/min"),
+    },
+    # Proxies in front of gunicorn, so throttles see the client's address in X-Forwarded-For.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
+    "DEFAULT_PAGINATION_CLASS": "programs.api.pagination.StrictLimitOffsetPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "programs.api.exceptions.api_exception_handler",
+    "UNICODE_JSON": True,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -289,6 +311,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "DESCRIPTION": (
+        "Stretching programs for members and partners. Members authenticate with a session or "
+        "`Authorization: Token <token>` (POST /api/v1/auth/token/); partners with `Authorization: Api-Key <key>`. "
+        "Errors are JSON: {message, code, errors}. Writes accept an Idempotency-Key header."
+    ),
+    # Request and response shapes differ (read-only fields), and request bodies refuse unknown fields.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # The timezone enum has ~600 names: list them once, not again in every description.
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "programs.api.schema.strict_request_bodies",
+    ],
 }
 
 LOGGING = {

@@ -10,6 +10,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("r/", include("programs.reminders.urls")),
     path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("programs.api.urls")),
+    path("calendar/", include("programs.ical.urls")),
     path("", programs_views.home, name="home"),
     path("", include("programs.urls")),
 ]

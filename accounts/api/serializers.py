@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from rest_framework import serializers
+
+from accounts.models import User
+from programs.api.fields import LocalTimeField, StrictInputSerializer, TextField, TimezoneField
+
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:@+-]{1,100}$"
+
+
+class TokenCreateSerializer(StrictInputSerializer):
+    username = serializers.CharField(max_length=254, help_text="Username or email address.", trim_whitespace=False)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`. Shown once; keep it secret.")
+
+
+class MeSerializer(serializers.ModelSerializer):
+    default_reminder_time = LocalTimeField()
+    email_verified = serializers.SerializerMethodField()
+    calendar_url = serializers.SerializerMethodField(
+        help_text="Your private iCal feed. Anyone with this URL sees your schedule: rotate it if it leaks."
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "email",
+            "email_verified",
+            "display_name",
+            "timezone",
+            "default_reminder_time",
+            "email_reminders",
+            "calendar_url",
+        ]
+
+    def get_email_verified(self, user: User) -> bool:
+        return user.email_verified_at is not None
+
+    def get_calendar_url(self, user: User) -> str:
+        return calendar_url(user)
+
+
+def calendar_url(user: User) -> str:
+    return settings.SITE_URL + reverse("calendar:feed", kwargs={"token": user.calendar_token})
+
+
+class MeUpdateSerializer(StrictInputSerializer):
+    display_name = TextField(required=False, max_length=80)
+    timezone = TimezoneField(required=False, help_text="IANA name, e.g. Europe/Berlin.")
+    default_reminder_time = LocalTimeField(required=False)
+    email_reminders = serializers.BooleanField(required=False, help_text="Master switch for reminder emails.")
+
+
+class CalendarTokenSerializer(serializers.Serializer):
+    calendar_url = serializers.CharField()
+
+
+class PartnerMemberSerializer(serializers.ModelSerializer):
+    default_reminder_time = LocalTimeField()
+    created_at = serializers.DateTimeField(source="date_joined")
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "external_id",
+            "email",
+            "display_name",
+            "timezone",
+            "default_reminder_time",
+            "email_reminders",
+            "created_at",
+        ]
+
+
+class PartnerMemberUpdateSerializer(StrictInputSerializer):
+    email = serializers.EmailField(required=False, max_length=254)
+    display_name = TextField(required=False, max_length=80)
+    timezone = TimezoneField(required=False, help_text="IANA name, e.g. Europe/Berlin.")
+    default_reminder_time = LocalTimeField(required=False)
+    email_reminders = serializers.BooleanField(required=False)
+
+
+class PartnerMemberCreateSerializer(PartnerMemberUpdateSerializer):
+    external_id = serializers.RegexField(
+        EXTERNAL_ID_PATTERN, max_length=100, help_text="Your own id for the member, unique among your members."
+    )
+    email = serializers.EmailField(max_length=254)

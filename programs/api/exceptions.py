@@ -1,0 +1,91 @@
+"""Every API error is JSON: {"message": …, "code": …, "errors": {field: [messages]}}."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+from programs.services import AlreadyEnrolled, EnrolmentError
+
+NON_FIELD_ERRORS = "non_field_errors"
+
+
+class Conflict(exceptions.APIException):
+    """The request is well formed but the current state refuses it (already enrolled, not due yet, …)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, code: str | None = None):
+        super().__init__({field: [message]} if field else message, code)
+        self.message = message
+
+
+class NotFoundInBody(exceptions.NotFound):
+    """A reference in the body names nothing the caller may use: same answer as for a missing object."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__({field: [message]})
+        self.message = message
+
+
+def _messages(detail) -> list[str]:
+    if isinstance(detail, dict):
+        return [m for value in detail.values() for m in _messages(value)]
+    if isinstance(detail, list):
+        return [m for value in detail for m in _messages(value)]
+    return [str(detail)]
+
+
+def _body(exc: exceptions.APIException) -> dict:
+    detail = exc.detail
+    code = exc.default_code
+    if isinstance(detail, dict):
+        errors = {field: _messages(value) for field, value in detail.items()}
+        if isinstance(exc, exceptions.ValidationError):
+            if list(errors) == [NON_FIELD_ERRORS]:
+                message = errors[NON_FIELD_ERRORS][0]
+            else:
+                fields = ", ".join(f for f in errors if f != NON_FIELD_ERRORS)
+                message = f"Check these fields: {fields}."
+        else:
+            message = str(getattr(exc, "message", None) or exc.default_detail)
+    elif isinstance(detail, list):
+        errors = {NON_FIELD_ERRORS: _messages(detail)} if len(detail) > 1 else {}
+        message = _messages(detail)[0] if detail else str(exc.default_detail)
+    else:
+        errors = {}
+        message = str(detail)
+        code = getattr(detail, "code", None) or code
+    return {"message": message, "code": code, "errors": errors}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, AlreadyEnrolled):
+        exc = Conflict(str(exc), field="program", code="already_enrolled")
+    elif isinstance(exc, EnrolmentError):
+        exc = Conflict(str(exc))
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    response.data = _body(exc)
+    return response
+
+
+def api_not_found(request, *args, **kwargs):
+    """Unknown URLs under /api/ answer in the API's JSON shape, not the site's HTML 404 page."""
+    return JsonResponse(
+        {"message": "There is no API endpoint at this address.", "code": "not_found", "errors": {}},
+        status=status.HTTP_404_NOT_FOUND,
+    )

@@ -1,0 +1,269 @@
+"""API serializers: one output shape per resource, one strict input serializer per write."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from programs import selectors, services
+from programs.models import BodyArea, Completion, Enrolment, Program, SessionItem, Stretch
+from programs.services import NOTE_MAX_LENGTH, PAIN_MAX, PAIN_MIN
+
+from .fields import MAX_ID, LocalTimeField, StrictInputSerializer, TextField
+
+# --- Catalogue ------------------------------------------------------------------------------------
+
+
+class BodyAreaSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BodyArea
+        fields = ["slug", "name"]
+
+
+class PrescriptionSerializer(serializers.Serializer):
+    sets = serializers.IntegerField()
+    reps = serializers.IntegerField(allow_null=True, help_text="Repetitions per set; null for a hold.")
+    hold_seconds = serializers.IntegerField(allow_null=True, help_text="Seconds per hold; null for reps.")
+    per_side = serializers.BooleanField(help_text="Done on each side in turn.")
+
+
+class DefaultPrescriptionSerializer(PrescriptionSerializer):
+    sets = serializers.IntegerField(source="default_sets")
+    reps = serializers.IntegerField(source="default_reps", allow_null=True)
+    hold_seconds = serializers.IntegerField(source="default_hold_seconds", allow_null=True)
+
+
+class ItemPrescriptionSerializer(PrescriptionSerializer):
+    rest_seconds = serializers.IntegerField(help_text="Rest between sets (and sides).")
+    text = serializers.CharField(source="prescription_text", help_text="The prescription in words.")
+
+
+class StretchSerializer(serializers.ModelSerializer):
+    body_areas = BodyAreaSerializer(many=True)
+    difficulty_label = serializers.CharField(source="get_difficulty_display")
+    default_prescription = DefaultPrescriptionSerializer(source="*")
+
+    class Meta:
+        model = Stretch
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "summary",
+            "body_areas",
+            "equipment",
+            "position",
+            "difficulty",
+            "difficulty_label",
+            "default_prescription",
+            "media_url",
+        ]
+
+
+class StretchDetailSerializer(StretchSerializer):
+    steps = serializers.ListField(child=serializers.CharField(), source="step_list")
+    cues = serializers.ListField(child=serializers.CharField(), source="cue_list")
+    cautions = serializers.ListField(child=serializers.CharField(), source="caution_list")
+
+    class Meta(StretchSerializer.Meta):
+        fields = [*StretchSerializer.Meta.fields, "steps", "cues", "cautions"]
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    weeks = serializers.IntegerField(source="length_in_weeks", help_text="Weeks up to the last session.")
+    session_count = serializers.IntegerField()
+
+    class Meta:
+        model = Program
+        fields = ["id", "slug", "title", "summary", "level", "weeks", "session_count", "published_at"]
+
+
+class ProgramListSerializer(serializers.Serializer):
+    """A catalogue card (selectors.ProgramCard)."""
+
+    id = serializers.IntegerField(source="program.pk")
+    slug = serializers.SlugField(source="program.slug")
+    title = serializers.CharField(source="program.title")
+    summary = serializers.CharField(source="program.summary")
+    level = serializers.ChoiceField(source="program.level", choices=Program.Level.choices)
+    weeks = serializers.IntegerField(help_text="Weeks up to the last session.")
+    session_count = serializers.IntegerField()
+    sessions_per_week = serializers.IntegerField()
+    body_areas = BodyAreaSerializer(many=True)
+    published_at = serializers.DateTimeField(source="program.published_at", allow_null=True)
+
+
+class StretchRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stretch
+        fields = ["id", "slug", "name"]
+
+
+class SessionItemSerializer(serializers.ModelSerializer):
+    stretch = StretchRefSerializer(help_text="Full stretch details are in the program's `stretches`.")
+    prescription = ItemPrescriptionSerializer(source="*")
+
+    class Meta:
+        model = SessionItem
+        fields = ["order", "stretch", "prescription", "notes"]
+
+
+class DayPlanSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="session.pk")
+    day = serializers.IntegerField(help_text="Day of the week within the program, 1–7.")
+    day_number = serializers.IntegerField(help_text="Day N of the program: (week − 1) × 7 + day.")
+    title = serializers.CharField(source="session.title")
+    notes = serializers.CharField(source="session.notes")
+    minutes = serializers.IntegerField(help_text="About how long the session takes.")
+    items = SessionItemSerializer(many=True)
+
+
+class WeekPlanSerializer(serializers.Serializer):
+    week = serializers.IntegerField()
+    sessions = serializers.SerializerMethodField(help_text="The week's sessions by day; other days are rest days.")
+
+    @extend_schema_field(DayPlanSerializer(many=True))
+    def get_sessions(self, week: selectors.WeekPlan):
+        return DayPlanSerializer([d for d in week.days if not d.is_rest], many=True).data
+
+
+class ProgramDetailSerializer(serializers.Serializer):
+    """A program's whole structure (selectors.ProgramPage): weeks → sessions → items, and its stretches."""
+
+    id = serializers.IntegerField(source="program.pk")
+    slug = serializers.SlugField(source="program.slug")
+    title = serializers.CharField(source="program.title")
+    summary = serializers.CharField(source="program.summary")
+    goal = serializers.CharField(source="program.goal")
+    level = serializers.ChoiceField(source="program.level", choices=Program.Level.choices)
+    author = serializers.SerializerMethodField()
+    published_at = serializers.DateTimeField(source="program.published_at", allow_null=True)
+    week_count = serializers.IntegerField()
+    session_count = serializers.IntegerField()
+    typical_minutes = serializers.IntegerField(help_text="Typical session length in minutes.")
+    body_areas = BodyAreaSerializer(many=True)
+    weeks = WeekPlanSerializer(many=True)
+    stretches = StretchDetailSerializer(many=True, help_text="Every stretch the program uses, once.")
+
+    def get_author(self, page: selectors.ProgramPage) -> str | None:
+        author = page.program.author
+        return str(author) if author else None
+
+
+# --- Members: enrolments, progress, completions ------------------------------------------------------
+
+
+class EnrolmentProgramSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Program
+        fields = ["id", "slug", "title"]
+
+
+class EnrolmentSerializer(serializers.ModelSerializer):
+    program = EnrolmentProgramSerializer()
+    reminder_time = LocalTimeField(help_text="Local time of the reminder email, in the member's timezone.")
+    paused_days = serializers.IntegerField(
+        help_text="Days spent in finished pauses; the schedule moved on by this much."
+    )
+
+    class Meta:
+        model = Enrolment
+        fields = [
+            "id",
+            "program",
+            "status",
+            "start_date",
+            "reminder_time",
+            "reminders_enabled",
+            "paused_on",
+            "paused_days",
+            "created_at",
+            "ended_at",
+        ]
+
+
+class EnrolmentCreateSerializer(StrictInputSerializer):
+    program = serializers.SlugField(help_text="Slug of a published program.")
+    start_date = serializers.DateField(
+        required=False,
+        help_text="Day 1, in the member's timezone: up to 14 days ago or a year ahead. Default: today.",
+    )
+    reminder_time = LocalTimeField(required=False, help_text="Local time; default: the member's default.")
+    reminders_enabled = serializers.BooleanField(required=False, default=True)
+
+    def validate_start_date(self, value):
+        # The web form's rule (services.validate_start_date), as a field error.
+        try:
+            services.validate_start_date(start_date=value, today=self.context["today"])
+        except services.EnrolmentError as error:
+            raise serializers.ValidationError(str(error)) from None
+        return value
+
+
+class EnrolmentUpdateSerializer(StrictInputSerializer):
+    reminder_time = LocalTimeField(required=False, help_text="Local time of the reminder email.")
+    reminders_enabled = serializers.BooleanField(required=False)
+
+
+class EmptySerializer(StrictInputSerializer):
+    """No body (or an empty object)."""
+
+
+class AdherenceSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    due = serializers.IntegerField()
+    percent = serializers.IntegerField(allow_null=True, help_text="Null while nothing is due yet.")
+
+
+class SessionSlotSerializer(serializers.Serializer):
+    session = serializers.IntegerField(source="session.pk")
+    week = serializers.IntegerField(source="session.week")
+    day = serializers.IntegerField(source="session.day")
+    day_number = serializers.IntegerField(source="session.day_number")
+    title = serializers.CharField(source="session.title")
+    date = serializers.DateField(help_text="The member's local date the session falls on (pauses included).")
+    done = serializers.BooleanField()
+    completed_at = serializers.DateTimeField(source="completion.completed_at", allow_null=True, default=None)
+
+
+class CalendarDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    state = serializers.ChoiceField(choices=["done", "missed", "today", "upcoming", "rest", "paused"])
+    day_number = serializers.IntegerField(allow_null=True)
+
+
+class ProgressSerializer(serializers.Serializer):
+    """selectors.EnrolmentProgress: the numbers the member's progress page shows."""
+
+    enrolment = serializers.IntegerField(source="enrolment.pk")
+    status = serializers.ChoiceField(source="enrolment.status", choices=Enrolment.Status.choices)
+    today = serializers.DateField(help_text="The member's local date.")
+    total = serializers.IntegerField(source="progress.total")
+    done = serializers.IntegerField(source="progress.done")
+    percent_done = serializers.IntegerField()
+    adherence = AdherenceSerializer(source="progress.adherence")
+    adherence_7_days = AdherenceSerializer(source="progress.adherence_7_days")
+    adherence_30_days = AdherenceSerializer(source="progress.adherence_30_days")
+    current_streak = serializers.IntegerField(source="progress.current_streak")
+    best_streak = serializers.IntegerField(source="progress.best_streak")
+    sessions = SessionSlotSerializer(source="slots", many=True)
+    calendar = CalendarDaySerializer(many=True, help_text="One entry per date from the start to the last session.")
+
+
+class CompletionSerializer(serializers.ModelSerializer):
+    session = serializers.IntegerField(source="program_session_id")
+    title = serializers.CharField(source="program_session.title")
+    day_number = serializers.IntegerField(source="program_session.day_number")
+
+    class Meta:
+        model = Completion
+        fields = ["session", "title", "day_number", "completed_at", "pain_before", "pain_after", "note"]
+
+
+class CompletionCreateSerializer(StrictInputSerializer):
+    session = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Id of a session of the enrolment's program."
+    )
+    pain_before = serializers.IntegerField(required=False, allow_null=True, min_value=PAIN_MIN, max_value=PAIN_MAX)
+    pain_after = serializers.IntegerField(required=False, allow_null=True, min_value=PAIN_MIN, max_value=PAIN_MAX)
+    note = TextField(required=False, default="", max_length=NOTE_MAX_LENGTH)
