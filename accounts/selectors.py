@@ -27,12 +27,13 @@ _TIMEZONE_REGIONS = (
 
 @cache
 def timezone_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """Grouped choices for a <select>: [("Europe", [("Europe/Berlin", "Berlin"), …]), …] plus UTC."""
+    """Grouped choices for a <select>: [("Europe", [("Europe/Berlin", "Europe/Berlin"), …]), …] after UTC."""
     groups: dict[str, list[tuple[str, str]]] = {region: [] for region in _TIMEZONE_REGIONS}
     for name in sorted(available_timezones()):
         region, _, place = name.partition("/")
         if region in groups and place:
-            groups[region].append((name, place.replace("_", " ").replace("/", " – ")))
+            # The full name, as a closed <select> does not show its group.
+            groups[region].append((name, name.replace("_", " ")))
     return [("", [("UTC", "UTC (Coordinated Universal Time)")])] + [
         (region, places) for region, places in groups.items() if places
     ]

@@ -43,7 +43,7 @@ def test_it_shows_the_current_settings_and_the_account_links(client, alice, djan
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert '<option value="Europe/Berlin" selected>Berlin</option>' in html
+    assert '<option value="Europe/Berlin" selected>Europe/Berlin</option>' in html
     assert 'value="08:00"' in html
     assert reverse("accounts:password_change") in html
     assert reverse("accounts:export") in html

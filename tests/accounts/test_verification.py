@@ -1,3 +1,4 @@
+import base64
 import datetime as dt
 import re
 
@@ -8,7 +9,7 @@ from django.urls import reverse
 
 from accounts.emails import verification_url
 from accounts.tokens import email_verification_token
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +168,18 @@ def test_it_shows_the_inbox_page_until_verified(client, carol):
     client.post(_path(carol))
     response = client.get(reverse("accounts:verify_sent"))
     assert response["Location"] == reverse("programs:dashboard")
+
+
+def test_it_keeps_the_address_out_of_the_link(carol):
+    payload = email_verification_token(carol).split(":")[0]
+
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+
+    assert b"carol" not in decoded.lower()
+
+
+def test_it_lets_an_unverified_member_log_in(client, carol):
+    response = client.post(reverse("accounts:login"), {"username": "carol@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert int(client.session["_auth_user_id"]) == carol.pk
