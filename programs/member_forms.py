@@ -76,7 +76,8 @@ class EnrolForm(StartDateForm, ReminderForm):
 
 class CompletionForm(forms.Form):
     pain_before = forms.IntegerField(
-        label="Pain before (0–10)",
+        label="Pain before",
+        help_text="0 (none) to 10 (worst)",
         required=False,
         min_value=0,
         max_value=10,
@@ -84,7 +85,8 @@ class CompletionForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "optional"}),
     )
     pain_after = forms.IntegerField(
-        label="Pain after (0–10)",
+        label="Pain after",
+        help_text="0 (none) to 10 (worst)",
         required=False,
         min_value=0,
         max_value=10,

@@ -298,6 +298,10 @@ class EnrolmentProgress:
         return [s for s in self.slots if s.date == self.today]
 
     @property
+    def open_today(self) -> SessionSlot | None:
+        return next((s for s in self.today_slots if not s.done), None)
+
+    @property
     def overdue(self) -> list[SessionSlot]:
         return [s for s in self.slots if s.date < self.today and not s.done]
 

@@ -60,6 +60,7 @@
     how: $("[data-how]"),
     howSteps: $("[data-how-steps]"),
     live: $("[data-live]"),
+    paused: $("[data-paused]"),
   };
 
   /* ---- The plan: a flat list of steps ---- */
@@ -257,6 +258,7 @@
     ui.toggle.textContent = paused ? "Resume" : "Pause";
     ui.toggle.setAttribute("aria-pressed", paused ? "true" : "false");
     root.classList.toggle("is-paused", paused);
+    ui.paused.hidden = !paused;
   }
 
   /* ---- Moving through the plan ---- */
