@@ -170,6 +170,8 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Our scripts read the token from the form they submit, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [SITE_URL])
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -177,17 +179,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Content-Security-Policy (django-csp). Scripts only from our own origin, or
-# inline with the per-response nonce (request.csp_nonce / {{ CSP_NONCE }}).
-# Inline style attributes stay allowed: they cannot run code, and progress bars
-# set their width that way. Images and video may come from trainers' https links.
+# Content-Security-Policy (django-csp). Scripts and styles only from our own
+# files, or inline with the per-response nonce (request.csp_nonce /
+# {{ CSP_NONCE }}); no style="" attributes either. Trainers' media are links,
+# never embeds. The one inline style allowed by hash is the API docs page's
+# (drf-spectacular's swagger_ui.html; a test fails if an upgrade changes it).
+SWAGGER_UI_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
-        "style-src": [SELF, "'unsafe-inline'"],
-        "img-src": [SELF, "data:", "https:"],
-        "media-src": [SELF, "https:"],
+        "style-src": [SELF, NONCE, SWAGGER_UI_STYLE_HASH],
+        "img-src": [SELF, "data:"],
+        "media-src": [SELF],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],

@@ -38,10 +38,9 @@ def partner(db):
 
 
 @pytest.fixture(autouse=True)
-def _empty_caches():
+def _empty_cache():
     # With REDIS_URL set (CI's second run) the cache outlives each test:
     # throttle counts and cached sessions would leak from one test to the next.
-    from django.core.cache import caches
+    from django.core.cache import cache
 
-    for cache in caches.all():
-        cache.clear()
+    cache.clear()
