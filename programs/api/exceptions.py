@@ -42,26 +42,33 @@ def _messages(detail) -> list[str]:
     return [str(detail)]
 
 
+def _first_code(detail) -> str | None:
+    if isinstance(detail, dict):
+        detail = list(detail.values())
+    if isinstance(detail, list):
+        return next((code for code in map(_first_code, detail) if code), None)
+    return getattr(detail, "code", None)
+
+
 def _body(exc: exceptions.APIException) -> dict:
     detail = exc.detail
-    code = exc.default_code
+    # Field codes ("required", "max_length") stay per field; the request as a whole is "invalid".
+    code = "invalid" if isinstance(exc, exceptions.ValidationError) else _first_code(detail) or exc.default_code
     if isinstance(detail, dict):
         errors = {field: _messages(value) for field, value in detail.items()}
-        if isinstance(exc, exceptions.ValidationError):
-            if list(errors) == [NON_FIELD_ERRORS]:
-                message = errors[NON_FIELD_ERRORS][0]
-            else:
-                fields = ", ".join(f for f in errors if f != NON_FIELD_ERRORS)
-                message = f"Check these fields: {fields}."
-        else:
+        if not isinstance(exc, exceptions.ValidationError):
             message = str(getattr(exc, "message", None) or exc.default_detail)
+        elif list(errors) == [NON_FIELD_ERRORS]:
+            message = errors[NON_FIELD_ERRORS][0]
+        else:
+            message = f"Check these fields: {', '.join(f for f in errors if f != NON_FIELD_ERRORS)}."
     elif isinstance(detail, list):
-        errors = {NON_FIELD_ERRORS: _messages(detail)} if len(detail) > 1 else {}
-        message = _messages(detail)[0] if detail else str(exc.default_detail)
+        messages = _messages(detail)
+        errors = {NON_FIELD_ERRORS: messages} if messages else {}
+        message = messages[0] if messages else str(exc.default_detail)
     else:
         errors = {}
         message = str(detail)
-        code = getattr(detail, "code", None) or code
     return {"message": message, "code": code, "errors": errors}
 
 

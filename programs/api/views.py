@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
@@ -264,16 +263,15 @@ class CompletionViewSet(MemberScopedViewSet):
         session = self.program_session(enrolment, data["session"])
         if session is None:
             raise NotFoundInBody("session", "The enrolment's program has no session with this id.")
-        now = timezone.now()
+        already_ticked = self.completions(enrolment).filter(program_session=session).exists()
         completion = services.completion_record(
             enrolment=enrolment,
             program_session=session,
             pain_before=data.get("pain_before"),
             pain_after=data.get("pain_after"),
             note=data["note"],
-            now=now,
         )
-        created = completion.completed_at == now
+        created = not already_ticked
         return Response(
             s.CompletionSerializer(completion).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
