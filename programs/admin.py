@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
@@ -36,6 +37,7 @@ def _can_edit_program(user, program: Program | None) -> bool:
 @admin.register(BodyArea)
 class BodyAreaAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "stretch_count"]
+    ordering = ["name"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -50,9 +52,16 @@ class BodyAreaAdmin(admin.ModelAdmin):
 # --- Stretches -----------------------------------------------------------------------------------
 
 
+def _https_urls(field, **kwargs):
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
 class StretchAdminForm(forms.ModelForm):
     class Meta:
         model = Stretch
+        formfield_callback = _https_urls
         fields = [
             "name",
             "slug",
@@ -92,6 +101,9 @@ class StretchAdminForm(forms.ModelForm):
 @admin.register(Stretch)
 class StretchAdmin(admin.ModelAdmin):
     form = StretchAdminForm
+    # Explicit: Meta.ordering is dropped from the annotated (GROUP BY) queryset.
+    ordering = ["name"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "name",
         "status",
@@ -248,6 +260,7 @@ class ProgramSessionForm(forms.ModelForm):
 @admin.register(ProgramSession)
 class ProgramSessionAdmin(SortableAdminBase, admin.ModelAdmin):
     form = ProgramSessionForm
+    ordering = ["program__title", "week", "day"]
     inlines = [SessionItemInline]
     list_display = ["__str__", "program", "item_count"]
     list_filter = [("program", admin.RelatedOnlyFieldListFilter)]
@@ -430,6 +443,7 @@ class ProgramAdminForm(forms.ModelForm):
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
     form = ProgramAdminForm
+    ordering = ["title"]
     inlines = [ProgramSessionInline]
     list_display = [
         "title",
