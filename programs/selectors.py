@@ -228,12 +228,17 @@ def _sessions_prefetch() -> Prefetch:
     )
 
 
+def member_progress_prefetches() -> list[Prefetch]:
+    """What enrolment_progress reads, for any Enrolment queryset that selects `program`."""
+    return [_sessions_prefetch(), _completions_prefetch()]
+
+
 def member_enrolments(*, member) -> QuerySet[Enrolment]:
     """All of a member's enrolments, with what the schedule needs prefetched (three queries)."""
     return (
         Enrolment.objects.filter(member=member)
         .select_related("program", "member")
-        .prefetch_related(_sessions_prefetch(), _completions_prefetch())
+        .prefetch_related(*member_progress_prefetches())
     )
 
 
