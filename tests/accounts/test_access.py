@@ -34,3 +34,16 @@ def test_it_renders_the_public_pages_without_inline_script(client, name):
     assert response.status_code == 200
     assert "<script>" not in html
     assert " onclick=" not in html
+
+
+@pytest.mark.parametrize("name", ["accounts:signup", "accounts:login", "accounts:password_reset"])
+def test_it_serves_the_public_forms_without_touching_the_database(client, name, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        client.get(reverse(name))
+
+
+def test_it_serves_the_delete_page_in_a_fixed_number_of_queries(client, alice, django_assert_max_num_queries):
+    client.force_login(alice)
+
+    with django_assert_max_num_queries(2):
+        assert client.get(reverse("accounts:delete")).status_code == 200
