@@ -611,3 +611,8 @@ class ProgramAdmin(admin.ModelAdmin):
         copies = [services.program_duplicate(program=program, author=request.user) for program in queryset]
         names = ", ".join(f"“{c.title}” ({c.slug})" for c in copies)
         self.message_user(request, f"Made {len(copies)} draft cop{'y' if len(copies) == 1 else 'ies'}: {names}.")
+
+
+# Django only autodiscovers admin.py: the trainers' adherence view lives in its own
+# module. (programs/reminders/admin.py is found on its own: reminders is an app.)
+from . import admin_adherence  # noqa: F401,E402
