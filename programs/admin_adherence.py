@@ -168,19 +168,19 @@ class SlippedFilter(admin.SimpleListFilter):
 class EnrolmentAdherenceAdmin(admin.ModelAdmin):
     """Members' adherence to a trainer's programs. Read-only: members change their own enrolments."""
 
+    # Most telling first: on a laptop the last columns may need a sideways scroll.
     list_display = [
         "member_name",
-        "program",
-        "status",
-        "start_date",
-        "sessions_done",
+        "attention",
         "adherence",
         "adherence_7_days",
         "adherence_30_days",
-        "streak",
         "last_active",
         "latest_pain_score",
-        "attention",
+        "sessions_done",
+        "streak",
+        "program",
+        "status",
     ]
     list_display_links = ["member_name"]
     list_filter = [SlippedFilter, "status", ("program", admin.RelatedOnlyFieldListFilter)]
@@ -202,6 +202,9 @@ class EnrolmentAdherenceAdmin(admin.ModelAdmin):
         "ended_at",
     ]
     readonly_fields = fields
+
+    class Media:
+        css = {"all": ["css/admin_adherence.css"]}
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).prefetch_related(*selectors.member_progress_prefetches())
@@ -233,13 +236,15 @@ class EnrolmentAdherenceAdmin(admin.ModelAdmin):
 
     @admin.display(description="done", ordering="done_count")
     def sessions_done(self, obj):
-        return f"{obj.progress_data.progress.done} / {obj.progress_data.progress.total}"
+        return f"{obj.progress_data.progress.done}/{obj.progress_data.progress.total}"
 
     @staticmethod
     def _percent(adherence) -> str:
         if adherence.percent is None:
-            return "—"
-        return f"{adherence.percent}% ({adherence.done}/{adherence.due})"
+            return format_html('<span title="{}">—</span>', "nothing due yet")
+        return format_html(
+            '<span title="{} of {} due sessions done">{}%</span>', adherence.done, adherence.due, adherence.percent
+        )
 
     @admin.display(description="adherence", ordering="adherence_sort")
     def adherence(self, obj):
@@ -266,7 +271,7 @@ class EnrolmentAdherenceAdmin(admin.ModelAdmin):
             '<time datetime="{}" title="{}">{} ago</time>',
             obj.last_activity.isoformat(),
             timezone.localtime(obj.last_activity).strftime("%Y-%m-%d %H:%M %Z"),
-            timesince(obj.last_activity),
+            timesince(obj.last_activity, depth=1),
         )
 
     @admin.display(description="latest pain", ordering="latest_pain")
@@ -274,16 +279,18 @@ class EnrolmentAdherenceAdmin(admin.ModelAdmin):
         if obj.latest_pain is None:
             return "—"
         if obj.latest_pain >= HIGH_PAIN:
-            return format_html('<strong class="pain-high">{} / 10</strong>', obj.latest_pain)
-        return f"{obj.latest_pain} / 10"
+            return format_html('<strong class="adherence-pain-high">{}/10</strong>', obj.latest_pain)
+        return f"{obj.latest_pain}/10"
 
     @admin.display(description="attention", ordering="slipped")
     def attention(self, obj):
         if not obj.slipped:
-            return ""
+            return "on track"
         reasons = []
         if obj.inactive:
             reasons.append("no session for 7+ days")
         if obj.high_pain_recently:
             reasons.append("pain 7+ this week")
-        return format_html('<strong class="slipped">Slipped</strong>: {}', ", ".join(reasons))
+        return format_html(
+            '<strong class="adherence-slipped">Slipped</strong><br><small>{}</small>', "; ".join(reasons)
+        )

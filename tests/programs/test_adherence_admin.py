@@ -93,12 +93,14 @@ def test_it_shows_the_same_adherence_the_member_sees(trainer_client, program):
     member_view = selectors.enrolment_progress(
         enrolment=selectors.member_enrolments(member=enrolment.member).get(pk=enrolment.pk), today=TODAY
     ).progress
-    row = _rows(trainer_client.get(reverse(URL)))[0]
+    response = trainer_client.get(reverse(URL))
+    row = _rows(response)[0]
     adherence = member_view.adherence
-    assert f"{adherence.percent}% ({adherence.done}/{adherence.due})" in row
-    assert f"{member_view.done} / {member_view.total}" in row
+    assert f"{adherence.percent}%" in row
+    assert f"{adherence.done} of {adherence.due} due sessions done" in response.content.decode()
+    assert f"{member_view.done}/{member_view.total}" in row
     assert f"{member_view.current_streak} ({member_view.best_streak})" in row
-    assert "3 / 10" in row
+    assert "3/10" in row
     assert "1 day ago" in row
 
 
@@ -129,7 +131,7 @@ def test_it_sorts_by_adherence_computed_from_the_schedule(trainer_client, progra
     _member_enrolled(program, "half", start=D(2026, 3, 9), done=(3, 4))  # 2 of 4 due
     _member_enrolled(program, "all", start=D(2026, 3, 9), done=(0, 1, 2, 3))  # 4 of 4
     _member_enrolled(program, "none", start=D(2026, 3, 9))  # 0 of 4
-    column = "5"  # adherence, in list_display order
+    column = "2"  # adherence, in list_display order
     assert _names(trainer_client.get(reverse(URL), {"o": column})) == ["None", "Half", "All"]
     assert _names(trainer_client.get(reverse(URL), {"o": f"-{column}"})) == ["All", "Half", "None"]
 
@@ -137,7 +139,7 @@ def test_it_sorts_by_adherence_computed_from_the_schedule(trainer_client, progra
 def test_it_sorts_by_latest_pain_in_the_database(trainer_client, program):
     _member_enrolled(program, "mild", start=D(2026, 3, 9), done=(0,), pain=2)
     _member_enrolled(program, "severe", start=D(2026, 3, 9), done=(0,), pain=8)
-    assert _names(trainer_client.get(reverse(URL), {"o": "-10"})) == ["Severe", "Mild"]
+    assert _names(trainer_client.get(reverse(URL), {"o": "-6"})) == ["Severe", "Mild"]
 
 
 def test_it_keeps_a_deleted_members_history_in_the_figures(trainer_client, program):
@@ -145,7 +147,7 @@ def test_it_keeps_a_deleted_members_history_in_the_figures(trainer_client, progr
     enrolment.member.delete()
     row = _rows(trainer_client.get(reverse(URL)))[0]
     assert "(deleted account)" in row
-    assert "2 / 9" in row
+    assert "2/9" in row
 
 
 def test_it_is_read_only(trainer_client, program):
@@ -159,7 +161,7 @@ def test_it_is_read_only(trainer_client, program):
 
 
 @pytest.mark.parametrize("members", [2, 25])
-@pytest.mark.parametrize(("order", "queries"), [("", 10), ("5", 9)])
+@pytest.mark.parametrize(("order", "queries"), [("", 10), ("2", 9)])
 def test_the_changelist_does_not_query_per_row(
     trainer_client, program, django_assert_num_queries, members, order, queries
 ):
