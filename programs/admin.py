@@ -237,6 +237,14 @@ class SessionItemInline(SortableTabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("stretch")
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "stretch":
+            # Keep "add a stretch" (a popup) but not edit/view: the row is narrow enough already.
+            formfield.widget.can_change_related = False
+            formfield.widget.can_view_related = False
+        return formfield
+
     def _editable(self, request, session):
         return session is None or _can_edit_program(request.user, session.program)
 
