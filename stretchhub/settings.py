@@ -325,6 +325,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # The timezone enum has ~600 names: list them once, not again in every description.
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    # The schema and docs are public: credentials sent to them are not even looked at.
+    "SERVE_AUTHENTICATION": [],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "programs.api.schema.strict_request_bodies",

@@ -11,6 +11,12 @@ from tests.factories import PartnerFactory, UserFactory, build_program
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 costs ~0.3 s per factory user here; these tests are about the API, not hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def now(time_machine):
     time_machine.move_to(NOW, tick=False)
