@@ -11,7 +11,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.core import signing
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 DONE_MAX_AGE = dt.timedelta(days=7)
 # Long: an unsubscribe link in an old email should keep working for a while.
@@ -72,25 +72,9 @@ def unsubscribe_url(*, enrolment_id: int) -> str:
     return absolute(reverse("reminders:unsubscribe", kwargs={"token": unsubscribe_token(enrolment_id=enrolment_id)}))
 
 
-def _reverse_or(name: str, fallback: str, **kwargs) -> str:
-    # Pages owned by other parts of the site; the documented path keeps the
-    # email working while a page is still being built.
-    try:
-        return reverse(name, kwargs=kwargs or None)
-    except NoReverseMatch:
-        return fallback
-
-
 def session_url(*, enrolment_id: int, session_id: int) -> str:
-    return absolute(
-        _reverse_or(
-            "programs:session",
-            f"/enrolments/{enrolment_id}/sessions/{session_id}/",
-            pk=enrolment_id,
-            session_pk=session_id,
-        )
-    )
+    return absolute(reverse("programs:session", kwargs={"pk": enrolment_id, "session_pk": session_id}))
 
 
 def settings_url() -> str:
-    return absolute(_reverse_or("accounts:settings", "/accounts/settings/"))
+    return absolute(reverse("accounts:settings"))
