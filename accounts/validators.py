@@ -3,10 +3,17 @@ from functools import cache
 
 from django.core.exceptions import ValidationError
 
+# Entries of the tz database that are not places a member lives in.
+_NOT_PLACES = {"Factory", "localtime", "posixrules"}
+
 
 @cache
 def available_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in _NOT_PLACES and not name.startswith(("posix/", "right/"))
+    )
 
 
 def validate_timezone(value: str) -> None:

@@ -17,6 +17,12 @@ def client():
     return AxesAwareClient()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # Factories and log-ins hash many passwords; PBKDF2's cost is not what tests check.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def alice(db):
     return UserFactory(username="alice", display_name="Alice", timezone="Europe/Berlin")
