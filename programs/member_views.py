@@ -93,25 +93,40 @@ def enrol(request: HttpRequest, slug: str) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     member = request.user
     today = selectors.member_local_today(member)
-    current = [
-        selectors.enrolment_progress(enrolment=e, today=today)
-        for e in selectors.member_current_enrolments(member=member)
-    ]
-    finished = selectors.member_finished_enrolments(member=member)[:5]
+    enrolments = selectors.member_dashboard_enrolments(member=member)
+    current = [selectors.enrolment_progress(enrolment=e, today=today) for e in enrolments.current]
     return render(
-        request,
-        "programs/dashboard.html",
-        {"today": today, "current": current, "finished": finished, "member_tz": member.timezone},
+        request, "programs/dashboard.html", {"today": today, "current": current, "finished": enrolments.finished}
     )
 
 
 # --- Progress ------------------------------------------------------------------------------------
 
 
+DAY_STATE_LABELS = {
+    "done": "done",
+    "missed": "missed, still open",
+    "today": "today's session",
+    "upcoming": "session planned",
+    "paused": "paused",
+    "rest": "rest day",
+}
+
+
 @dataclass(frozen=True)
 class CalendarCell:
+    """One calendar day with its texts made here: the grid has a hundred of them."""
+
     day: CalendarDay
     show_month: bool
+
+    @property
+    def month(self) -> str:
+        return f"{self.day.date:%b}" if self.show_month else ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.day.date.day} {self.day.date:%B}: {DAY_STATE_LABELS[self.day.state]}"
 
 
 def _calendar_weeks(days: list[CalendarDay]) -> list[list[CalendarCell | None]]:

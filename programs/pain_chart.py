@@ -19,6 +19,14 @@ class Point:
     value: int
     label: str
 
+    @property
+    def cx(self) -> str:
+        return f"{self.x:.1f}"
+
+    @property
+    def cy(self) -> str:
+        return f"{self.y:.1f}"
+
 
 @dataclass(frozen=True)
 class Row:
@@ -43,8 +51,8 @@ class Series:
 class PainChart:
     series: list[Series]
     rows: list[Row]
-    y_ticks: list[tuple[int, float]]
-    x_labels: list[tuple[str, float]]
+    y_ticks: list[tuple[int, str]]
+    x_labels: list[tuple[str, str]]
     summary: str
     width: int = WIDTH
     height: int = HEIGHT
@@ -92,9 +100,9 @@ def pain_chart(completions: Sequence, *, tz: ZoneInfo, session_titles: dict[int,
         if completion.pain_after is not None:
             after.append(Point(x, _y(completion.pain_after), completion.pain_after, label))
     first_x = LEFT if len(scored) > 1 else LEFT + span / 2
-    x_labels = [(f"{rows[0].date:%-d %b}", first_x)]
+    x_labels = [(f"{rows[0].date:%-d %b}", f"{first_x:.1f}")]
     if len(scored) > 1:
-        x_labels.append((f"{rows[-1].date:%-d %b}", WIDTH - RIGHT))
+        x_labels.append((f"{rows[-1].date:%-d %b}", f"{WIDTH - RIGHT:.1f}"))
     parts = [
         _describe("before", [p.value for p in before]),
         _describe("after", [p.value for p in after]),
@@ -103,7 +111,7 @@ def pain_chart(completions: Sequence, *, tz: ZoneInfo, session_titles: dict[int,
     return PainChart(
         series=[s for s in (Series("Before", "before", before), Series("After", "after", after)) if s.points],
         rows=rows,
-        y_ticks=[(v, _y(v)) for v in (0, 2, 4, 6, 8, 10)],
+        y_ticks=[(v, f"{_y(v):.1f}") for v in (0, 2, 4, 6, 8, 10)],
         x_labels=x_labels,
         summary=summary[0].upper() + summary[1:] + ".",
     )

@@ -10,7 +10,18 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import schedule
@@ -246,15 +257,34 @@ def member_current_enrolments(*, member) -> QuerySet[Enrolment]:
     return member_enrolments(member=member).filter(status__in=Enrolment.CURRENT_STATUSES).order_by("created_at")
 
 
-def member_finished_enrolments(*, member) -> QuerySet[Enrolment]:
-    """Completed or left enrolments, latest first (no schedule prefetch: listed, not computed)."""
-    return (
+@dataclass
+class Dashboard:
+    current: list[Enrolment]
+    finished: list[Enrolment]
+
+
+def member_dashboard_enrolments(*, member, finished_limit: int = 5) -> Dashboard:
+    """Current enrolments (schedule prefetched) and the latest finished ones, in three queries.
+
+    One query for every enrolment of the member (a handful of rows, each with its
+    done count as a subquery), then the schedule prefetches for the current ones
+    only, so the history of earlier runs adds rows to nothing.
+    """
+    done = Completion.objects.filter(enrolment=OuterRef("pk")).order_by().values("enrolment").annotate(n=Count("pk"))
+    rows = list(
         Enrolment.objects.filter(member=member)
-        .exclude(status__in=Enrolment.CURRENT_STATUSES)
         .select_related("program")
-        .annotate(done_count=Count("completions"))
-        .order_by("-ended_at", "-created_at")
+        .annotate(done_count=Coalesce(Subquery(done.values("n"), output_field=IntegerField()), 0))
+        .order_by("created_at")
     )
+    for enrolment in rows:
+        enrolment.member = member
+    current = [e for e in rows if e.is_current]
+    prefetch_related_objects(current, *member_progress_prefetches())
+    finished = sorted(
+        (e for e in rows if not e.is_current), key=lambda e: (e.ended_at or e.created_at, e.created_at), reverse=True
+    )
+    return Dashboard(current=current, finished=finished[:finished_limit])
 
 
 def member_other_runs(*, enrolment: Enrolment) -> list[Enrolment]:
