@@ -138,3 +138,54 @@ def test_it_takes_a_new_member_through_their_first_session(page, live_server, se
     _shots(page, artifacts, "dashboard-done")
     # No script error and no Content-Security-Policy violation on any page.
     assert problems == []
+
+
+def test_progress_and_today_read_well_after_weeks_of_history(page, live_server, artifacts):
+    """Screenshots with real history: ticks with falling pain, a pause, a missed session to catch up."""
+    import datetime as dt
+
+    from django.test import Client
+
+    from programs import selectors
+    from programs.models import Completion
+    from tests.factories import EnrolmentFactory, UserFactory, build_program
+
+    member = UserFactory(username="kim", display_name="Kim", timezone="Europe/London")
+    program = build_program(weeks=4, days=(1, 3, 5), items_per_session=3, title="Hips and hamstrings")
+    today = selectors.member_local_today(member)
+    enrolment = EnrolmentFactory(
+        member=member,
+        program=program,
+        start_date=today - dt.timedelta(days=20),
+        pauses=[{"started_on": (today - dt.timedelta(days=9)).isoformat(), "days": 3}],
+    )
+    due = [s for s in program.sessions.order_by("week", "day") if enrolment.date_of_session(s) < today]
+    for index, session in enumerate(due[:-2] + due[-1:]):  # the second-to-last one is missed
+        when = dt.datetime.combine(enrolment.date_of_session(session), dt.time(18), tzinfo=dt.UTC)
+        Completion.objects.create(
+            enrolment=enrolment,
+            program_session=session,
+            completed_at=when,
+            pain_before=max(2, 7 - index // 2),
+            pain_after=max(1, 5 - index // 2),
+        )
+    client = Client()
+    client.force_login(member)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+    page.goto(f"{live_server.url}/enrolments/{enrolment.pk}/")
+    assert page.locator("td.cal-day--paused").count() == 3
+    assert page.locator("td.cal-day--missed").count() == 1
+    assert page.locator("circle.pain-chart__dot--after").count() == len(due) - 1
+    assert "Pain before went from 7" in page.locator(".pain-chart figcaption").inner_text()
+    _shots(page, artifacts, "progress-history")
+    page.set_viewport_size(PHONE)
+    page.locator("#pain-heading").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "progress-history-375-chart.png"))
+    page.set_viewport_size(DESKTOP)
+
+    page.goto(f"{live_server.url}/today/")
+    assert page.get_by_role("heading", name="To catch up (1)").is_visible()
+    _shots(page, artifacts, "dashboard-history")
