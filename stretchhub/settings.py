@@ -129,7 +129,7 @@ STORAGES = {
 # but has no collected files, so it serves from the source folders like `make run`.
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
-# Shared cache: sessions, API throttles and login lockout must agree across
+# Shared cache: API throttles (and anything else cached) must agree across
 # every gunicorn worker and container, so production points REDIS_URL at Redis.
 # Without it (make run, the SQLite test run) one process is all there is.
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
@@ -153,9 +153,12 @@ else:
             "LOCATION": VAR_DIR / "heartbeat",
         },
     }
-    # A per-process cache in front of sessions would keep a logged-out session
-    # alive in the other processes; read them from the database directly.
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# Sessions (and django-axes' failed-login counts) live in the database, which
+# every process shares: no per-process cache can keep a logged-out session
+# alive, a Redis restart logs nobody out, and a page costs the same queries
+# with or without Redis (one primary-key read for the session).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # HTTPS. TLS ends at the proxy in front of gunicorn, which must set (and strip
 # any client-sent) X-Forwarded-Proto. Every switch defaults to on in production.

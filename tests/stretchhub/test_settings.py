@@ -50,20 +50,25 @@ def test_it_turns_every_https_protection_on_in_production():
     }
 
 
-def test_it_shares_cache_and_sessions_through_redis_in_production():
-    settings = production_settings("CACHES", "SESSION_ENGINE")
+def test_it_shares_the_cache_through_redis_in_production():
+    settings = production_settings("CACHES")
 
     assert settings["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert settings["CACHES"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/1"
     assert settings["CACHES"]["heartbeat"]["LOCATION"] == "redis://127.0.0.1:6379/1"
-    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
 
 
-def test_it_keeps_sessions_in_the_database_when_there_is_no_shared_cache():
-    settings = production_settings("CACHES", "SESSION_ENGINE", REDIS_URL=None)
+@pytest.mark.parametrize("redis_url", ["redis://127.0.0.1:6379/1", None])
+def test_it_keeps_sessions_in_the_database_every_process_shares(redis_url):
+    settings = production_settings("SESSION_ENGINE", REDIS_URL=redis_url)
+
+    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+
+
+def test_it_keeps_a_per_process_cache_when_there_is_no_redis():
+    settings = production_settings("CACHES", REDIS_URL=None)
 
     assert settings["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
-    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
 
 
 def test_it_reuses_database_connections_in_production():
