@@ -106,7 +106,8 @@ class IdempotentMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if self.idempotent and request.method in WRITE_METHODS:
+        # Only for a method the view answers: anything else is a 405, with no key claimed.
+        if self.idempotent and request.method in WRITE_METHODS and getattr(self, request.method.lower(), None):
             self._idempotency_record = _claim(request)
 
     def handle_exception(self, exc):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,6 +19,7 @@ from accounts.models import APIToken, User
 from accounts.services import user_update_settings
 from programs.api.exceptions import Conflict
 from programs.api.permissions import IsMember, IsPartner
+from programs.api.serializers import EmptySerializer
 from programs.api.throttling import CallerRateThrottle, TokenRateThrottle
 from programs.api.views import ID_REGEX, MEMBER_AUTHENTICATION, PARTNER_AUTHENTICATION
 
@@ -53,7 +56,7 @@ class TokenView(APIView):
         description="Wrong credentials are a 400; repeated failures for one account lock it out here (429).",
     )
     def post(self, request):
-        serializer = s.TokenCreateSerializer(data=request.data if request.data is not None else {})
+        serializer = s.TokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         django_request = request._request
         user = authenticate(django_request, **serializer.validated_data)
@@ -88,7 +91,7 @@ class MeView(IdempotentMixin, APIView):
         summary="Change your profile or reminder settings", request=s.MeUpdateSerializer, responses=s.MeSerializer
     )
     def patch(self, request):
-        serializer = s.MeUpdateSerializer(data=request.data if request.data is not None else {})
+        serializer = s.MeUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = request.user
@@ -113,6 +116,8 @@ class CalendarTokenView(IdempotentMixin, APIView):
         responses=s.CalendarTokenSerializer,
     )
     def post(self, request):
+        serializer = EmptySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         services.calendar_token_rotate(user=request.user)
         return Response({"calendar_url": s.calendar_url(request.user)})
 
@@ -131,12 +136,20 @@ class PartnerMemberViewSet(IdempotentMixin, GenericViewSet):
 
     @extend_schema(
         summary="List your members",
-        parameters=[OpenApiParameter("external_id", str, description="Only the member with this external id.")],
+        parameters=[
+            OpenApiParameter(
+                "external_id",
+                {"type": "string", "pattern": s.EXTERNAL_ID_PATTERN},
+                description="Only the member with this external id.",
+            )
+        ],
     )
     def list(self, request):
         queryset = self.get_queryset()
         external_id = request.query_params.get("external_id")
         if external_id is not None:
+            if not re.match(s.EXTERNAL_ID_PATTERN, external_id):
+                raise exceptions.ValidationError({"external_id": ["Not an external id (letters, digits, ._:@+-)."]})
             queryset = queryset.filter(external_id=external_id)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(s.PartnerMemberSerializer(page, many=True).data)
@@ -185,6 +198,6 @@ class PartnerMemberViewSet(IdempotentMixin, GenericViewSet):
         return Response(s.PartnerMemberSerializer(member).data)
 
     def _valid(self, serializer_class, data) -> dict:
-        serializer = serializer_class(data=data if data is not None else {})
+        serializer = serializer_class(data=data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data

@@ -18,6 +18,20 @@ MAX_ID = 2**63 - 1
 LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 
 
+def _json_type_error(field: serializers.Field, value) -> str | None:
+    """DRF coerces (0 → False, 5 → "5", "5" → 5); the API takes JSON types as the schema states them."""
+    if value is None:
+        return None  # allow_null decides
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return "Must be true or false."
+    if isinstance(field, serializers.IntegerField) and (isinstance(value, bool) or not isinstance(value, int)):
+        return "Must be a whole number."
+    string_fields = (serializers.CharField, serializers.ChoiceField, serializers.DateField, serializers.TimeField)
+    if isinstance(field, string_fields) and not isinstance(value, str):
+        return "Must be a string."
+    return None
+
+
 # Input serializers refuse unknown (or read-only) fields instead of ignoring them:
 # a typo or an attempt to set `status` is a 400, never silently dropped.
 class StrictInputSerializer(serializers.Serializer):
@@ -25,6 +39,10 @@ class StrictInputSerializer(serializers.Serializer):
         unknown = {}
         if isinstance(data, Mapping):
             unknown = {name: ["Unknown or read-only field."] for name in data if name not in self.fields}
+            for name, value in data.items():
+                error = name in self.fields and _json_type_error(self.fields[name], value)
+                if error:
+                    unknown[name] = [error]
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Exists, OuterRef
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions
 from rest_framework.filters import OrderingFilter
 
@@ -56,6 +57,22 @@ class ProgramFilter(ProgramCatalogueFilter):
     def filter_max_difficulty(self, queryset, name, value: int):
         harder = SessionItem.objects.filter(session__program=OuterRef("pk"), stretch__difficulty__gt=value)
         return queryset.filter(~Exists(harder))
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter skips an empty `?level=`; the API says it is not one of the choices instead."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is not None:
+            empty = {
+                name: ["Choose one of the listed values, or leave the parameter out."]
+                for name, field in filterset.filters.items()
+                if isinstance(field, django_filters.ChoiceFilter) and "" in request.query_params.getlist(name)
+            }
+            if empty:
+                raise exceptions.ValidationError(empty)
+        return filterset
 
 
 class StrictOrderingFilter(OrderingFilter):

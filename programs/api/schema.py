@@ -124,8 +124,21 @@ def _strict_request(schema: dict) -> None:
 
 
 def strict_request_bodies(result, generator, request, public):
-    """Request bodies refuse unknown fields (StrictInputSerializer), so the schema says additionalProperties: false."""
+    """Request bodies refuse unknown fields (StrictInputSerializer), so the schema says additionalProperties: false.
+
+    Free text in bodies and query strings cannot hold NUL (a 400): the schema says so with a pattern.
+    """
     for name, schema in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request") and schema.get("type") == "object":
             _strict_request(schema)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if (
+                    parameter["in"] == "query"
+                    and schema.get("type") == "string"
+                    and not ({"format", "enum", "pattern"} & schema.keys())
+                ):
+                    schema["pattern"] = TEXT_PATTERN
     return result

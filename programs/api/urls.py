@@ -8,6 +8,7 @@ from accounts.api import views as account_views
 
 from . import views
 from .exceptions import api_not_found
+from .views import ID_REGEX
 
 app_name = "api"
 
@@ -16,13 +17,15 @@ router.register("body-areas", views.BodyAreaViewSet, basename="body-area")
 router.register("stretches", views.StretchViewSet, basename="stretch")
 router.register("programs", views.ProgramViewSet, basename="program")
 router.register("enrolments", views.EnrolmentViewSet, basename="enrolment")
-router.register(r"enrolments/(?P<enrolment_pk>[0-9]+)/completions", views.CompletionViewSet, basename="completion")
+router.register(rf"enrolments/(?P<enrolment_pk>{ID_REGEX})/completions", views.CompletionViewSet, basename="completion")
 router.register("partner/members", account_views.PartnerMemberViewSet, basename="partner-member")
 router.register(
-    r"partner/members/(?P<member_pk>[0-9]+)/enrolments", views.PartnerEnrolmentViewSet, basename="partner-enrolment"
+    rf"partner/members/(?P<member_pk>{ID_REGEX})/enrolments",
+    views.PartnerEnrolmentViewSet,
+    basename="partner-enrolment",
 )
 router.register(
-    r"partner/members/(?P<member_pk>[0-9]+)/enrolments/(?P<enrolment_pk>[0-9]+)/completions",
+    rf"partner/members/(?P<member_pk>{ID_REGEX})/enrolments/(?P<enrolment_pk>{ID_REGEX})/completions",
     views.PartnerCompletionViewSet,
     basename="partner-completion",
 )

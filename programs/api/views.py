@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication
@@ -28,14 +27,16 @@ from programs.models import BodyArea, Completion, Enrolment, Program, ProgramSes
 from . import serializers as s
 from .cache import program_detail_json
 from .exceptions import NotFoundInBody
-from .filters import ProgramFilter, StretchFilter, StrictOrderingFilter
+from .filters import ProgramFilter, StretchFilter, StrictFilterBackend, StrictOrderingFilter
 from .permissions import IsMember, IsPartner
 
 MEMBER_AUTHENTICATION = [MemberTokenAuthentication, SessionAuthentication]
 PARTNER_AUTHENTICATION = [PartnerKeyAuthentication]
 ANY_AUTHENTICATION = [MemberTokenAuthentication, PartnerKeyAuthentication, SessionAuthentication]
 SLUG_REGEX = r"[-a-zA-Z0-9_]+"
-ID_REGEX = r"[0-9]+"
+# Ids in URLs have at most 18 digits (below 2**63, what the databases store); longer is a 404.
+ID_REGEX = r"[0-9]{1,18}"
+MAX_URL_ID = 10**18 - 1
 
 
 # --- Catalogue (public) --------------------------------------------------------------------------
@@ -63,7 +64,7 @@ class BodyAreaViewSet(mixins.ListModelMixin, CatalogueViewSet):
 @extend_schema(tags=["catalogue"])
 class StretchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CatalogueViewSet):
     queryset = Stretch.objects.filter(status=Stretch.Status.PUBLISHED).prefetch_related("body_areas")
-    filter_backends = [DjangoFilterBackend, SearchFilter, StrictOrderingFilter]
+    filter_backends = [StrictFilterBackend, SearchFilter, StrictOrderingFilter]
     filterset_class = StretchFilter
     search_fields = ["name", "summary"]
     ordering_fields = ["name", "difficulty", "created_at"]
@@ -75,7 +76,7 @@ class StretchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Catalogue
 
 @extend_schema(tags=["catalogue"])
 class ProgramViewSet(CatalogueViewSet):
-    filter_backends = [DjangoFilterBackend, SearchFilter, StrictOrderingFilter]
+    filter_backends = [StrictFilterBackend, SearchFilter, StrictOrderingFilter]
     filterset_class = ProgramFilter
     search_fields = ["title", "summary"]
     ordering_fields = ["title", "published_at", "weeks"]
@@ -127,7 +128,8 @@ class MemberScopedViewSet(IdempotentMixin, viewsets.GenericViewSet):
 
 
 def _id_parameter(name: str, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name, {"type": "integer", "minimum": 1}, OpenApiParameter.PATH, description=description)
+    schema = {"type": "integer", "minimum": 1, "maximum": MAX_URL_ID}
+    return OpenApiParameter(name, schema, OpenApiParameter.PATH, description=description)
 
 
 ENROLMENT_ID = _id_parameter("enrolment_pk", "Id of the enrolment.")
@@ -222,7 +224,7 @@ class EnrolmentViewSet(MemberScopedViewSet):
         return Response(s.ProgressSerializer(progress).data)
 
     def _valid(self, serializer_class, data, context=None) -> dict:
-        serializer = serializer_class(data=data if data is not None else {}, context=context or {})
+        serializer = serializer_class(data=data, context=context or {})
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
@@ -257,7 +259,7 @@ class CompletionViewSet(MemberScopedViewSet):
     )
     def create(self, request, enrolment_pk, **kwargs):
         enrolment = self.get_enrolment(enrolment_pk)
-        serializer = s.CompletionCreateSerializer(data=request.data if request.data is not None else {})
+        serializer = s.CompletionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         session = self.program_session(enrolment, data["session"])
