@@ -1,4 +1,10 @@
 import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -94,3 +100,40 @@ def test_it_schedules_the_heartbeat_every_minute():
 def test_it_answers_probes_over_plain_http_when_https_is_enforced(client):
     assert client.get("/healthz").status_code == 200
     assert client.get("/").status_code == 301
+
+
+@pytest.fixture
+def worker_queue(tmp_path):
+    """A real Celery worker process on a queue of its own, configured like the test run."""
+    queue = f"stretchhub-test-{uuid.uuid4().hex[:10]}"
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "stretchhub", "worker", "-Q", queue, "--pool=solo"]
+        + ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield queue
+    worker.terminate()
+    try:
+        worker.wait(20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    log.close()
+
+
+@pytest.mark.celery
+def test_it_is_healthy_once_a_real_worker_ran_the_heartbeat(client, worker_queue):
+    # What beat does every minute; the worker knows the task only through
+    # CELERY_IMPORTS, since stretchhub is not an installed app.
+    beat_heartbeat_task.apply_async(queue=worker_queue)
+
+    deadline = time.monotonic() + 60
+    while caches["heartbeat"].get(HEARTBEAT_KEY) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    response = client.get("/healthz?full=1")
+    assert response.status_code == 200, response.json()
+    assert response.json()["beat"].startswith("ok")
