@@ -8,6 +8,7 @@ scanners follow links), and the action itself is a POST.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
@@ -63,17 +64,41 @@ def absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
-def done_url(*, enrolment_id: int, session_id: int) -> str:
+def done_url(*, enrolment_id: int, session_id: int, urls: LinkPrefixes | None = None) -> str:
     token = done_token(enrolment_id=enrolment_id, session_id=session_id)
-    return absolute(reverse("reminders:done", kwargs={"token": token}))
+    return (urls or LinkPrefixes.build()).done.format(token=token)
 
 
-def unsubscribe_url(*, enrolment_id: int) -> str:
-    return absolute(reverse("reminders:unsubscribe", kwargs={"token": unsubscribe_token(enrolment_id=enrolment_id)}))
+def unsubscribe_url(*, enrolment_id: int, urls: LinkPrefixes | None = None) -> str:
+    token = unsubscribe_token(enrolment_id=enrolment_id)
+    return (urls or LinkPrefixes.build()).unsubscribe.format(token=token)
 
 
-def session_url(*, enrolment_id: int, session_id: int) -> str:
-    return absolute(reverse("programs:session", kwargs={"pk": enrolment_id, "session_pk": session_id}))
+def session_url(*, enrolment_id: int, session_id: int, urls: LinkPrefixes | None = None) -> str:
+    return (urls or LinkPrefixes.build()).session.format(pk=enrolment_id, session_pk=session_id)
+
+
+@dataclass(frozen=True)
+class LinkPrefixes:
+    """Absolute URL patterns, reversed once per batch rather than four times per email."""
+
+    done: str
+    unsubscribe: str
+    session: str
+
+    @classmethod
+    def build(cls) -> LinkPrefixes:
+        def pattern(name: str, **placeholders: int | str) -> str:
+            path = reverse(name, kwargs=placeholders)
+            for key, value in placeholders.items():
+                path = path.replace(str(value), "{" + key + "}", 1)
+            return absolute(path)
+
+        return cls(
+            done=pattern("reminders:done", token="TOKEN"),
+            unsubscribe=pattern("reminders:unsubscribe", token="TOKEN"),
+            session=pattern("programs:session", pk=9_999_991, session_pk=9_999_992),
+        )
 
 
 def settings_url() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import logging
 import email.policy
 import threading
 from collections import Counter
@@ -86,6 +87,8 @@ class _FreePortController(Controller):
 
 
 def start_sink(*, keep: bool = True) -> tuple[Sink, Controller]:
+    # aiosmtpd logs every command at INFO: noise in test output, and slow.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     sink = Sink(keep=keep)
     controller = _FreePortController(sink, hostname="127.0.0.1", port=0, data_size_limit=None)
     controller.start()
