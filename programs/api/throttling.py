@@ -1,53 +1,74 @@
 """Rate limits per kind of caller: anonymous (by address), member (by user), partner (by partner).
 
-Rates are read from settings on every request (not frozen at import as DRF's
-class attribute is), so tests and the benchmark can change them.
+A fixed-window counter in the shared cache: one atomic INCR per request, so
+every gunicorn worker and container counts together and the cost stays the same
+whatever the rate (DRF's sliding log keeps, reads and rewrites a list of every
+request in the window). The price is that a caller can spend a window's budget
+at its very end and the next one's at its start. Rates are read from settings
+on every request (not frozen at import as DRF's class attribute is), so tests
+and the benchmark can change them.
 """
 
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from accounts.authentication import caller_of
 
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-class _LiveRateThrottle(SimpleRateThrottle):
-    def __init__(self):
-        # The scope, hence the rate, is only known once the request is authenticated.
-        pass
 
-    def get_rate(self):
-        try:
-            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-        except KeyError:
-            raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}.") from None
+def parse_rate(rate: str) -> tuple[int, int]:
+    """ "120/min" → (120, 60)."""
+    number, _, period = rate.partition("/")
+    return int(number), _PERIODS[period[0]]
 
-    def allow_request(self, request, view):
-        self.scope = self.scope_for(request)
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
 
-    def scope_for(self, request) -> str:
+class _WindowThrottle(BaseThrottle):
+    _wait: float | None = None
+
+    def scope_and_ident(self, request) -> tuple[str, object]:
         raise NotImplementedError
 
+    def allow_request(self, request, view):
+        scope, ident = self.scope_and_ident(request)
+        try:
+            rate = api_settings.DEFAULT_THROTTLE_RATES[scope]
+        except KeyError:
+            raise ImproperlyConfigured(f"No throttle rate set for scope {scope!r}.") from None
+        if rate is None:
+            return True
+        limit, duration = parse_rate(rate)
+        now = time.time()
+        window = int(now // duration)
+        key = f"api:throttle:{scope}:{ident}:{window}"
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            # First request of the window; if another worker just created the key, count on it.
+            count = 1 if cache.add(key, 1, duration + 1) else cache.incr(key)
+        if count <= limit:
+            return True
+        self._wait = (window + 1) * duration - now
+        return False
 
-class CallerRateThrottle(_LiveRateThrottle):
-    def scope_for(self, request) -> str:
+    def wait(self):
+        return self._wait
+
+
+class CallerRateThrottle(_WindowThrottle):
+    def scope_and_ident(self, request):
         caller = caller_of(request)
-        return caller[0] if caller else "anon"
-
-    def get_cache_key(self, request, view):
-        caller = caller_of(request)
-        ident = caller[1] if caller else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        return caller if caller else ("anon", self.get_ident(request))
 
 
-class TokenRateThrottle(_LiveRateThrottle):
+class TokenRateThrottle(_WindowThrottle):
     """Token creation and revocation, by client address: slows password guessing through the API."""
 
-    def scope_for(self, request) -> str:
-        return "token"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def scope_and_ident(self, request):
+        return "token", self.get_ident(request)
