@@ -141,8 +141,6 @@ if REDIS_URL:
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
     CACHES = {"default": _redis_cache, "heartbeat": _redis_cache}
-    # Durable in the database, read from Redis.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -284,6 +282,14 @@ CELERY_BEAT_SCHEDULE["reminders-dispatch"] = {
     "task": "programs.reminders.tasks.reminder_dispatch_task",
     "schedule": crontab(minute="*"),
     "options": {"expires": 55},
+}
+
+# API Idempotency-Keys are remembered 24 hours; older records are deleted hourly.
+CELERY_IMPORTS.append("accounts.idempotency")
+CELERY_BEAT_SCHEDULE["idempotency-records-prune"] = {
+    "task": "accounts.idempotency.idempotency_records_prune_task",
+    "schedule": 3600.0,
+    "options": {"expires": 3000},
 }
 
 # The API (programs/api, accounts/api): JSON only, strict pagination, per-caller throttles.
