@@ -249,9 +249,21 @@ def _in_clause(ids: Sequence[int]) -> str:
 
 
 def _requeue_stale(*, now: dt.datetime, token: dt.datetime) -> list[int]:
-    """Take back claims whose sender died and retries whose backoff is over."""
+    """Take back rows whose message was lost (broker restarted) or whose sender died,
+    and retries whose backoff is over."""
     # Each UPDATE re-checks its condition on the row it changes, so two
     # dispatchers racing here cannot both take the same row.
+    # A row whose senders keep dying (a message that crashes the worker) is
+    # given up rather than retried for ever.
+    _update_returning_ids(
+        "status = %s AND claimed_at < %s AND attempts >= %s",
+        [ReminderDelivery.Status.CLAIMED, now - CLAIM_TIMEOUT, MAX_ATTEMPTS],
+        set_sql="status = %s, last_error = %s",
+        set_params=[
+            ReminderDelivery.Status.FAILED,
+            f"Gave up: the sender stopped without an outcome {MAX_ATTEMPTS} times.",
+        ],
+    )
     stale = _update_returning_ids(
         "status = %s AND claimed_at < %s",
         [ReminderDelivery.Status.CLAIMED, now - CLAIM_TIMEOUT],
@@ -465,15 +477,18 @@ def _claim(delivery_ids: Sequence[int], *, token: dt.datetime, claim: dt.datetim
     # (second dispatcher, Celery retry, broker redelivery) takes nothing.
     #
     # Remaining window, chosen on purpose: if this process dies after the SMTP
-    # server accepted a message (its "250" after DATA) and before the SENT
-    # update below commits — a few milliseconds per message — the row is still
+    # server accepted a message (its "250" after DATA) and before its SENT mark
+    # (_Outcome.sent) commits — a few milliseconds per message — the row is still
     # claimed and, after CLAIM_TIMEOUT, the dispatcher queues it again: that
     # member gets a second email. The alternative, marking SENT before sending,
     # turns the same crash into a silently lost email, which the issue forbids;
     # a message the server did not accept (a crash mid-DATA) is not delivered
     # and is correctly sent again. CLAIM_TIMEOUT is longer than the task's hard
     # time limit, so a sender that is merely slow has been killed by then and
-    # never races the re-queued copy.
+    # never races the re-queued copy. The sent marks use asynchronous commit on
+    # PostgreSQL (_marks_without_waiting_for_disk), so a crash of the database
+    # server itself (not of a worker) widens the same window to the marks of
+    # its last fraction of a second.
     ids = list(delivery_ids)
     if not ids:
         return []

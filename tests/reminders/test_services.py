@@ -231,9 +231,10 @@ def test_it_hands_over_batches_of_the_given_size(due_enrolments):
 def test_it_dispatches_in_a_fixed_number_of_queries(program, django_assert_num_queries):
     enrolments = make_enrolments(40, program=program, timezones=("Europe/Berlin", "Europe/Paris"))
     reminder_schedule_refresh(enrolments=enrolments, now=NOW)
-    # requeue (2) · chunk: enrolments, sessions, completions, deliveries, insert, update ·
-    # queued ids · the empty next chunk · and the savepoints of the three transactions
-    with django_assert_num_queries(16):
+    # give up / take back / retries (3) · chunk: enrolments, sessions, completions,
+    # deliveries, insert, update · queued ids · the empty next chunk · and the
+    # savepoints of the three transactions
+    with django_assert_num_queries(17):
         result, _ = dispatch(AT_8_BERLIN_4_MARCH)
     assert result.queued == 40
 
@@ -410,6 +411,17 @@ def test_it_takes_back_a_claim_whose_sender_died_only_after_the_timeout(due_enro
     send_all(requeued, now=AT_8_BERLIN_4_MARCH)
     assert smtp_sink.recipients() == {e.member.email: 1 for e in due_enrolments}
     assert set(ReminderDelivery.objects.values_list("status", "attempts")) == {(Status.SENT, 2)}
+
+
+def test_it_gives_up_on_a_row_whose_senders_keep_dying(due_enrolments, smtp_sink):
+    _, queued = dispatch(AT_8_BERLIN_4_MARCH)
+    ((ids, token),) = queued.batches
+    services._claim(ids, token=token, claim=timezone.now())
+    ReminderDelivery.objects.filter(pk=ids[0]).update(attempts=MAX_ATTEMPTS)
+    result, requeued = dispatch(timezone.now() + CLAIM_TIMEOUT + dt.timedelta(seconds=1))
+    assert result.requeued == 6 and ids[0] not in requeued.ids
+    given_up = ReminderDelivery.objects.get(pk=ids[0])
+    assert given_up.status == Status.FAILED and "Gave up" in given_up.last_error
 
 
 def _closed_port() -> int:
