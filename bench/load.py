@@ -6,7 +6,7 @@ What runs: gunicorn with gunicorn.conf.py and DJANGO_DEBUG=0 (secret, hosts, HTT
 behind the proxy header, manifest static files, CSP, ...) against a PostgreSQL
 database of its own (stretchhub_bench_load, created and dropped here) and, when
 Redis answers at BENCH_REDIS_URL (default redis://127.0.0.1:6379/15, flushed before
-and after), the Redis cache, session cache and broker as in docker-compose.
+and after), the Redis cache and broker as in docker-compose.
 
 Each simulated member is logged in before the clock starts (a session made on the
 server, as a login would) and then, until the time is up: opens the dashboard, opens
@@ -299,6 +299,18 @@ def _wait_for(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
     sys.exit("gunicorn did not answer /healthz in time")
 
 
+def _cpu_seconds_of_children(parent: int) -> float:
+    """User + system CPU time of the parent's child processes (gunicorn's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == parent:
+                total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def _percentile(sorted_values: list[float], fraction: float) -> float:
     if not sorted_values:
         return 0.0
@@ -386,6 +398,8 @@ def main() -> None:
         time.sleep(0.5)  # let gunicorn write the warm-up's access lines
         timed_log_offset = os.path.getsize(server_log.name)
         results = Results()
+        server_cpu_before = _cpu_seconds_of_children(server.pid)
+        client_cpu_before = time.process_time()
         members = [Member(port, key, results, random.Random(1000 + n), think) for n, key in enumerate(session_keys)]
         started = time.monotonic()
         deadline = started + options.duration
@@ -395,6 +409,8 @@ def main() -> None:
         for thread in threads:
             thread.join(max(1.0, deadline + 60 - time.monotonic()))
         elapsed = time.monotonic() - started
+        server_cpu = _cpu_seconds_of_children(server.pid) - server_cpu_before
+        client_cpu = time.process_time() - client_cpu_before
     finally:
         if server is not None:
             server.terminate()
@@ -415,7 +431,7 @@ def main() -> None:
     print(
         f"\nload: {options.members} members for {elapsed:.0f} s, think {options.think} s between clicks;"
         f" gunicorn {options.workers} sync workers, DJANGO_DEBUG=0, PostgreSQL,"
-        f" {'Redis cache/sessions/broker' if use_redis else 'no Redis (LocMem cache, memory broker)'}"
+        f" {'Redis cache and broker' if use_redis else 'no Redis (LocMem cache, memory broker)'}"
     )
     p99 = _report(results, elapsed)
     timed_log = Path(server_log.name).read_bytes()[timed_log_offset:].decode(errors="replace")
@@ -426,6 +442,16 @@ def main() -> None:
         print(
             f"time in gunicorn, all requests: p50 {_percentile(server_times, 0.50):.0f} ms,"
             f" p95 {_percentile(server_times, 0.95):.0f} ms, p99 {_percentile(server_times, 0.99):.0f} ms"
+        )
+    requests = sum(len(values) for values in results.latencies.values())
+    if requests:
+        # CPU, unlike latency, does not grow when other work shares the machine.
+        per_core = requests / max(server_cpu, 1e-9)
+        print(
+            f"gunicorn workers' CPU: {server_cpu * 1000 / requests:.1f} ms per request"
+            f" ({server_cpu / elapsed:.2f} cores busy; one core would serve ~{per_core:.0f} req/s);"
+            f" load generator {client_cpu / elapsed:.2f} cores;"
+            f" machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
         )
     print(f"server tracebacks: {tracebacks} (log: {server_log.name})")
     print(f"ratio: {p99 / P99_TARGET_MS:.2f} (p99 of all requests {p99:.0f} ms ÷ {P99_TARGET_MS:.0f} ms target)")
