@@ -93,10 +93,9 @@ def enrol(request: HttpRequest, slug: str) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     member = request.user
     today = selectors.member_local_today(member)
-    enrolments = selectors.member_dashboard_enrolments(member=member)
-    current = [selectors.enrolment_progress(enrolment=e, today=today) for e in enrolments.current]
+    data = selectors.member_dashboard(member=member, today=today)
     return render(
-        request, "programs/dashboard.html", {"today": today, "current": current, "finished": enrolments.finished}
+        request, "programs/dashboard.html", {"today": today, "current": data.current, "finished": data.finished}
     )
 
 

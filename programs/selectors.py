@@ -6,10 +6,12 @@ Catalogue and program-structure selectors first; member selectors follow.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import (
     Count,
     Exists,
@@ -277,14 +279,86 @@ def member_dashboard_enrolments(*, member, finished_limit: int = 5) -> Dashboard
         .annotate(done_count=Coalesce(Subquery(done.values("n"), output_field=IntegerField()), 0))
         .order_by("created_at")
     )
-    for enrolment in rows:
-        enrolment.member = member
     current = [e for e in rows if e.is_current]
+    for enrolment in current:
+        enrolment.member = member
     prefetch_related_objects(current, *member_progress_prefetches())
     finished = sorted(
         (e for e in rows if not e.is_current), key=lambda e: (e.ended_at or e.created_at, e.created_at), reverse=True
     )
     return Dashboard(current=current, finished=finished[:finished_limit])
+
+
+# The dashboard is every member's first page of the day: its computed schedule is
+# kept in the cache for a few minutes, dropped by every enrolment or tick change
+# (services call member_dashboard_forget), and keyed by the member's local date.
+# A trainer's change to a program's sessions shows within DASHBOARD_CACHE_SECONDS.
+DASHBOARD_CACHE_SECONDS = 300
+
+
+@dataclass
+class DashboardCard:
+    """What the dashboard shows of one current enrolment: small, so it is cheap to cache."""
+
+    enrolment: Enrolment
+    progress: schedule.Progress
+    today_slots: list[SessionSlot]
+    overdue: list[SessionSlot]
+    next_slot: SessionSlot | None
+    coming_days: list[schedule.CalendarDay]
+    percent_done: int
+    is_paused: bool
+
+    @classmethod
+    def of(cls, progress: EnrolmentProgress) -> DashboardCard:
+        enrolment = progress.enrolment
+        # The prefetched schedule and the member have been read; the card needs
+        # neither, and leaving them out keeps the cached card a few kilobytes.
+        enrolment._prefetched_objects_cache = {}
+        enrolment.program._prefetched_objects_cache = {}
+        if Enrolment.member.is_cached(enrolment):
+            Enrolment.member.field.delete_cached_value(enrolment)
+        return cls(
+            enrolment=enrolment,
+            progress=progress.progress,
+            today_slots=progress.today_slots,
+            overdue=progress.overdue,
+            next_slot=progress.next_slot,
+            coming_days=progress.coming_days,
+            percent_done=progress.percent_done,
+            is_paused=progress.is_paused,
+        )
+
+
+@dataclass
+class DashboardData:
+    current: list[DashboardCard]
+    finished: list[Enrolment]
+
+
+def _dashboard_version_key(member_id: int) -> str:
+    return f"programs:dashboard-version:{member_id}"
+
+
+def member_dashboard(*, member, today: dt.date) -> DashboardData:
+    version = cache.get(_dashboard_version_key(member.pk), "0")
+    key = f"programs:dashboard:{member.pk}:{version}:{today.isoformat()}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    enrolments = member_dashboard_enrolments(member=member)
+    data = DashboardData(
+        current=[DashboardCard.of(enrolment_progress(enrolment=e, today=today)) for e in enrolments.current],
+        finished=enrolments.finished,
+    )
+    cache.set(key, data, DASHBOARD_CACHE_SECONDS)
+    return data
+
+
+def member_dashboard_forget(*, member_id: int | None) -> None:
+    """Make the member's next dashboard compute afresh (a new version, so a late write of old data is never read)."""
+    if member_id is not None:
+        cache.set(_dashboard_version_key(member_id), uuid.uuid4().hex, None)
 
 
 def member_other_runs(*, enrolment: Enrolment) -> list[Enrolment]:

@@ -179,6 +179,24 @@ def test_today_offers_resume_for_a_paused_enrolment(member_client, enrolment):
     assert _url("enrolment_resume", pk=enrolment.pk) in text
 
 
+def test_today_is_served_from_the_cache_until_something_changes(
+    member_client, enrolment, program, django_assert_num_queries
+):
+    member_client.get(_url("dashboard"))
+    with django_assert_num_queries(2):  # the session and the user only
+        assert "Start today's session" in _text(member_client.get(_url("dashboard")))
+    services.completion_record(enrolment=enrolment, program_session=_sessions(program)[0])
+    assert "Done today" in _text(member_client.get(_url("dashboard")))
+
+
+def test_today_is_recomputed_on_the_members_next_day(member_client, enrolment, time_machine):
+    member_client.get(_url("dashboard"))
+    time_machine.move_to(NOW + dt.timedelta(days=1), tick=False)
+    text = _text(member_client.get(_url("dashboard")))
+    assert "Wednesday 11 March" in text
+    assert "To catch up (1)" in text
+
+
 def test_today_without_enrolments_points_to_the_catalogue(member_client):
     text = _text(member_client.get(_url("dashboard")))
     assert "You are not following a program yet" in text
