@@ -6,7 +6,7 @@ Serves the site with gunicorn (2 sync workers, gunicorn.conf.py, DJANGO_DEBUG=0 
 production settings) on a free port on 127.0.0.1, against a PostgreSQL database of
 its own (stretchhub_bench_web, created and dropped here) and, when Redis answers at
 BENCH_REDIS_URL (default redis://127.0.0.1:6379/2, flushed before and after), the
-Redis cache and session cache as in production.
+Redis cache as in production.
 
 One member is enrolled in a 12-week program (3 sessions a week) with a year of
 history: four earlier runs completed and the current run, started 11 weeks ago,
@@ -284,7 +284,9 @@ def main() -> None:
 
         port = _free_port()
         server = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "stretchhub.wsgi", "--bind", f"127.0.0.1:{port}"],
+            # gunicorn.conf.py recycles workers every ~2000 requests; at bare-view rates
+            # that is every few seconds, so steady state is measured without it.
+            [str(VENV_BIN / "gunicorn"), "stretchhub.wsgi", "--bind", f"127.0.0.1:{port}", "--max-requests", "0"],
             cwd=BASE_DIR,
             env=env,
             stdout=server_log,
@@ -307,7 +309,7 @@ def main() -> None:
                 sys.exit(f"{path} answered {status}; is the member logged in?\n{body[:500]}")
 
         print(
-            f"gunicorn: 2 workers, {'Redis' if use_redis else 'database'} sessions, PostgreSQL; "
+            f"gunicorn: 2 workers, PostgreSQL, {'Redis' if use_redis else 'per-process'} cache; "
             f"member with {seeded['completions']} completions over 5 runs of a 12-week program"
         )
         print(f"wrk: 2 threads, {options.connections} connections, {options.duration:g} s per page (after 2 s warm-up)")

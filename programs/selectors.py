@@ -11,7 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import cache, caches
 from django.db.models import (
     Count,
     Exists,
@@ -293,7 +294,16 @@ def member_dashboard_enrolments(*, member, finished_limit: int = 5) -> Dashboard
 # kept in the cache for a few minutes, dropped by every enrolment or tick change
 # (services call member_dashboard_forget), and keyed by the member's local date.
 # A trainer's change to a program's sessions shows within DASHBOARD_CACHE_SECONDS.
+# Only with a cache every process shares (Redis): a per-process cache could not
+# be told about a tick another process handled. settings.DASHBOARD_CACHE forces it.
 DASHBOARD_CACHE_SECONDS = 300
+
+
+def _dashboard_cache_enabled() -> bool:
+    forced = getattr(settings, "DASHBOARD_CACHE", None)
+    if forced is not None:
+        return bool(forced)
+    return not caches["default"].__class__.__name__.startswith("LocMem")
 
 
 @dataclass
@@ -341,23 +351,29 @@ def _dashboard_version_key(member_id: int) -> str:
 
 
 def member_dashboard(*, member, today: dt.date) -> DashboardData:
+    if not _dashboard_cache_enabled():
+        return _member_dashboard_data(member=member, today=today)
     version = cache.get(_dashboard_version_key(member.pk), "0")
     key = f"programs:dashboard:{member.pk}:{version}:{today.isoformat()}"
     found = cache.get(key)
     if found is not None:
         return found
-    enrolments = member_dashboard_enrolments(member=member)
-    data = DashboardData(
-        current=[DashboardCard.of(enrolment_progress(enrolment=e, today=today)) for e in enrolments.current],
-        finished=enrolments.finished,
-    )
+    data = _member_dashboard_data(member=member, today=today)
     cache.set(key, data, DASHBOARD_CACHE_SECONDS)
     return data
 
 
+def _member_dashboard_data(*, member, today: dt.date) -> DashboardData:
+    enrolments = member_dashboard_enrolments(member=member)
+    return DashboardData(
+        current=[DashboardCard.of(enrolment_progress(enrolment=e, today=today)) for e in enrolments.current],
+        finished=enrolments.finished,
+    )
+
+
 def member_dashboard_forget(*, member_id: int | None) -> None:
     """Make the member's next dashboard compute afresh (a new version, so a late write of old data is never read)."""
-    if member_id is not None:
+    if member_id is not None and _dashboard_cache_enabled():
         cache.set(_dashboard_version_key(member_id), uuid.uuid4().hex, None)
 
 

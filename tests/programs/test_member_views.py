@@ -180,8 +180,9 @@ def test_today_offers_resume_for_a_paused_enrolment(member_client, enrolment):
 
 
 def test_today_is_served_from_the_cache_until_something_changes(
-    member_client, enrolment, program, django_assert_num_queries
+    member_client, enrolment, program, django_assert_num_queries, settings
 ):
+    settings.DASHBOARD_CACHE = True
     member_client.get(_url("dashboard"))
     with django_assert_num_queries(2):  # the session and the user only
         assert "Start today's session" in _text(member_client.get(_url("dashboard")))
@@ -189,7 +190,19 @@ def test_today_is_served_from_the_cache_until_something_changes(
     assert "Done today" in _text(member_client.get(_url("dashboard")))
 
 
-def test_today_is_recomputed_on_the_members_next_day(member_client, enrolment, time_machine):
+def test_today_is_not_cached_with_a_per_process_cache(member_client, enrolment, program, django_assert_num_queries):
+    # The test settings' cache is per process (locmem) unless REDIS_URL is set.
+    from django.conf import settings
+
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        pytest.skip("a shared cache is configured")
+    member_client.get(_url("dashboard"))
+    with django_assert_num_queries(5):
+        member_client.get(_url("dashboard"))
+
+
+def test_today_is_recomputed_on_the_members_next_day(member_client, enrolment, time_machine, settings):
+    settings.DASHBOARD_CACHE = True
     member_client.get(_url("dashboard"))
     time_machine.move_to(NOW + dt.timedelta(days=1), tick=False)
     text = _text(member_client.get(_url("dashboard")))
