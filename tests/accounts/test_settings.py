@@ -48,6 +48,8 @@ def test_it_shows_the_current_settings_and_the_account_links(client, alice, djan
     assert reverse("accounts:password_change") in html
     assert reverse("accounts:export") in html
     assert reverse("accounts:delete") in html
+    assert reverse("calendar:feed", kwargs={"token": alice.calendar_token}) in html
+    assert reverse("calendar:rotate") in html
     assert 'data-suggest-browser-timezone="offer"' in html
     assert "<script>" not in html
 
