@@ -1,10 +1,10 @@
 import datetime as dt
 
 import factory
-from django.contrib.auth.models import Group
 
 from accounts.models import Partner, User
 from programs.models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
+from programs.roles import trainers_group
 
 PASSWORD = "stretch-it-out-42"
 
@@ -35,7 +35,7 @@ class TrainerFactory(UserFactory):
     @factory.post_generation
     def trainers_group(obj, create, extracted, **kwargs):
         if create:
-            obj.groups.add(Group.objects.get(name="Trainers"))
+            obj.groups.add(trainers_group())
 
 
 class PartnerFactory(factory.django.DjangoModelFactory):

@@ -48,20 +48,3 @@ def page(chromium):
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
-
-
-@pytest.fixture(autouse=True)
-def _migration_data(transactional_db):
-    """The Trainers group as migration 0002 makes it.
-
-    Live-server tests run in flushed transactional databases, and the flush
-    removes rows that data migrations made (permissions come back on their own).
-    """
-    from importlib import import_module
-
-    from django.contrib.auth.models import Group, Permission
-
-    migration = import_module("programs.migrations.0002_trainers_group_and_body_areas")
-    group, _ = Group.objects.get_or_create(name="Trainers")
-    codenames = [f"{action}_{model}" for model, actions in migration.TRAINER_PERMISSIONS.items() for action in actions]
-    group.permissions.set(Permission.objects.filter(content_type__app_label="programs", codename__in=codenames))

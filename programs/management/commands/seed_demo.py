@@ -12,13 +12,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import models, transaction
 from django.utils import timezone
 
-from programs import services
-from programs.models import BodyArea, Program, ProgramSession, SessionItem, Stretch
+from programs import roles, services
+from programs.models import Program, ProgramSession, SessionItem, Stretch
 
 DEMO_LOGINS = [
     # username, password, role
@@ -247,7 +246,7 @@ class Command(BaseCommand):
 
     def _users(self) -> dict[str, models.Model]:
         User = get_user_model()
-        trainers = Group.objects.get(name="Trainers")
+        trainers = roles.trainers_group()
         verified = timezone.make_aware(dt.datetime(2026, 1, 1), dt.UTC)
         users = {}
         for username, password, role in DEMO_LOGINS:
@@ -274,7 +273,7 @@ class Command(BaseCommand):
         return users
 
     def _stretches(self) -> dict[str, Stretch]:
-        areas = {area.slug: area for area in BodyArea.objects.all()}
+        areas = roles.body_areas()
         stretches = {}
         for spec in STRETCHES:
             spec = dict(spec)
