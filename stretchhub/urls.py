@@ -5,6 +5,10 @@ from programs import views as programs_views
 
 from . import views
 
+admin.site.site_header = "StretchHub admin"
+admin.site.site_title = "StretchHub admin"
+admin.site.index_title = "Stretches, programs and members"
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
