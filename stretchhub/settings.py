@@ -23,6 +23,10 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set DJANGO_ALLOWED_HOSTS (comma-separated) when DJANGO_DEBUG is off.")
 
+# Proxies in front of gunicorn: throttles and the login lockout then read the
+# client's address from X-Forwarded-For (stretchhub/client_ip.py).
+NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 0)
+
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
 
 INSTALLED_APPS = [
@@ -217,6 +221,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 # Five failures for one account from one address lock that pair out for 15 minutes:
 # brute force is slowed, while an attacker cannot lock a member out from everywhere.
+AXES_CLIENT_IP_CALLABLE = "stretchhub.client_ip.client_ip"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -309,8 +314,7 @@ REST_FRAMEWORK = {
         # Getting a token checks a password: a handful per minute per address.
         "token": env_str("API_THROTTLE_TOKEN", "10/min"),
     },
-    # Proxies in front of gunicorn, so throttles see the client's address in X-Forwarded-For.
-    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_PAGINATION_CLASS": "programs.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
