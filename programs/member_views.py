@@ -13,9 +13,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -89,14 +92,31 @@ def enrol(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Today ---------------------------------------------------------------------------------------
 
 
+# Stands in for the CSRF token in the cached dashboard HTML; each response gets its own token.
+DASHBOARD_CSRF_PLACEHOLDER = "csrf-token-placeholder-5b1e0c"
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     member = request.user
     today = selectors.member_local_today(member)
-    data = selectors.member_dashboard(member=member, today=today)
-    return render(
-        request, "programs/dashboard.html", {"today": today, "current": data.current, "finished": data.finished}
+    path = request.path
+
+    def render_body(data: selectors.DashboardData) -> str:
+        context = {
+            "current": data.current,
+            "finished": data.finished,
+            "member_timezone": member.timezone,
+            "next_path": path,
+            "csrf_token": DASHBOARD_CSRF_PLACEHOLDER,
+        }
+        return render_to_string("programs/_dashboard_body.html", context)
+
+    body = selectors.member_dashboard_fragment(
+        member=member, today=today, variant=f"{member.timezone}:{path}", render=render_body
     )
+    body = mark_safe(body.replace(DASHBOARD_CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 - our own render
+    return render(request, "programs/dashboard.html", {"today": today, "body": body})
 
 
 # --- Progress ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -354,6 +354,10 @@ def member_dashboard(*, member, today: dt.date) -> DashboardData:
     if not _dashboard_cache_enabled():
         return _member_dashboard_data(member=member, today=today)
     version = cache.get(_dashboard_version_key(member.pk), "0")
+    return _member_dashboard_cached(member=member, today=today, version=version)
+
+
+def _member_dashboard_cached(*, member, today: dt.date, version: str) -> DashboardData:
     key = f"programs:dashboard:{member.pk}:{version}:{today.isoformat()}"
     found = cache.get(key)
     if found is not None:
@@ -361,6 +365,26 @@ def member_dashboard(*, member, today: dt.date) -> DashboardData:
     data = _member_dashboard_data(member=member, today=today)
     cache.set(key, data, DASHBOARD_CACHE_SECONDS)
     return data
+
+
+def member_dashboard_fragment(*, member, today: dt.date, variant: str, render: Callable[[DashboardData], str]) -> str:
+    """The dashboard's HTML made by `render`, cached like its data (same version, same local date).
+
+    Rendering the cards costs more than computing them, so the page keeps the
+    HTML too. `variant` names everything else the HTML depends on (the member's
+    timezone, the page path): a change there is a new key. The HTML must hold
+    nothing per request (CSRF tokens, messages): the caller fills those in.
+    """
+    if not _dashboard_cache_enabled():
+        return render(_member_dashboard_data(member=member, today=today))
+    version = cache.get(_dashboard_version_key(member.pk), "0")
+    key = f"programs:dashboard-html:{member.pk}:{version}:{today.isoformat()}:{variant}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    html = render(_member_dashboard_cached(member=member, today=today, version=version))
+    cache.set(key, html, DASHBOARD_CACHE_SECONDS)
+    return html
 
 
 def _member_dashboard_data(*, member, today: dt.date) -> DashboardData:

@@ -210,6 +210,41 @@ def test_today_is_recomputed_on_the_members_next_day(member_client, enrolment, t
     assert "To catch up (1)" in text
 
 
+def test_today_from_the_cache_gives_each_response_a_working_csrf_token(alice, enrolment, settings):
+    from django.test import Client
+
+    settings.DASHBOARD_CACHE = True
+    services.enrolment_pause(enrolment=enrolment)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    client.get(_url("dashboard"))
+    text = _text(client.get(_url("dashboard")))  # the cached HTML
+    assert "placeholder" not in text
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', text)
+    assert len(tokens) == 2  # resume (cached part) and log out (page)
+    resume = _url("enrolment_resume", pk=enrolment.pk)
+    assert client.post(resume, {"next": _url("dashboard")}).status_code == 403
+    response = client.post(resume, {"csrfmiddlewaretoken": tokens[0], "next": _url("dashboard")})
+    assert response.status_code == 302
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.ACTIVE
+
+
+def test_today_from_the_cache_follows_a_new_timezone_and_display_name(
+    member_client, alice, enrolment, program, settings
+):
+    settings.DASHBOARD_CACHE = True
+    services.completion_record(enrolment=enrolment, program_session=_sessions(program)[0])
+    assert "Ticked off at 12:00" in _text(member_client.get(_url("dashboard")))  # Berlin
+    # Written directly, as an admin would: no service tells the dashboard about it.
+    alice.timezone = "Europe/London"
+    alice.display_name = "Alice Renamed"
+    alice.save(update_fields=["timezone", "display_name"])
+    text = _text(member_client.get(_url("dashboard")))
+    assert "Ticked off at 11:00" in text
+    assert "Hello, Alice Renamed" in text
+
+
 def test_today_without_enrolments_points_to_the_catalogue(member_client):
     text = _text(member_client.get(_url("dashboard")))
     assert "You are not following a program yet" in text
