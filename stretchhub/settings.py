@@ -139,7 +139,8 @@ WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
 if REDIS_URL:
     _redis_cache = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's backend, but one redis-py client per pool instead of one per call.
+        "BACKEND": "stretchhub.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "stretchhub",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

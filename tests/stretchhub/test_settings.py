@@ -53,7 +53,7 @@ def test_it_turns_every_https_protection_on_in_production():
 def test_it_shares_the_cache_through_redis_in_production():
     settings = production_settings("CACHES")
 
-    assert settings["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings["CACHES"]["default"]["BACKEND"] == "stretchhub.cache.RedisCache"
     assert settings["CACHES"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/1"
     assert settings["CACHES"]["heartbeat"]["LOCATION"] == "redis://127.0.0.1:6379/1"
 
