@@ -162,14 +162,33 @@ def _enrolment_context(request: HttpRequest, enrolment: Enrolment, **forms) -> d
     member = request.user
     today = selectors.member_local_today(member)
     progress = selectors.enrolment_progress(enrolment=enrolment, today=today)
-    titles = {s.session.pk: s.session.title for s in progress.slots}
+
+    def render_progress() -> str:
+        titles = {s.session.pk: s.session.title for s in progress.slots}
+        done = [s.completion for s in progress.slots if s.done]
+        context = {
+            "enrolment": enrolment,
+            "today": today,
+            "p": progress,
+            "weeks": _calendar_weeks(progress.calendar),
+            "chart": pain_chart(done, tz=member.tzinfo, session_titles=titles),
+        }
+        return render_to_string("programs/_enrolment_progress.html", context)
+
+    # The stats, calendar, pain chart and session list: most of the page's rendering.
+    progress_html = selectors.member_fragment(
+        member_id=member.pk,
+        name=f"enrolment-{enrolment.pk}",
+        today=today,
+        variant=member.timezone,
+        render=render_progress,
+    )
     context = {
         "enrolment": enrolment,
         "program": enrolment.program,
         "today": today,
         "p": progress,
-        "weeks": _calendar_weeks(progress.calendar),
-        "chart": pain_chart([s.completion for s in progress.slots if s.done], tz=member.tzinfo, session_titles=titles),
+        "progress_html": mark_safe(progress_html),  # noqa: S308 - our own render
         "other_runs": selectors.member_other_runs(enrolment=enrolment),
         "reminder_form": forms.get("reminder_form")
         or ReminderForm(

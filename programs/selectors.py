@@ -387,6 +387,25 @@ def member_dashboard_fragment(*, member, today: dt.date, variant: str, render: C
     return html
 
 
+def member_fragment(*, member_id: int, name: str, today: dt.date, variant: str, render: Callable[[], str]) -> str:
+    """Any HTML of a member's page made only from their enrolments and ticks, cached like the dashboard.
+
+    Dropped by the same member_dashboard_forget (every enrolment or tick change)
+    and keyed by the member's local date; `variant` names whatever else the HTML
+    depends on (timezone). Nothing per request may be in it (forms, CSRF tokens).
+    """
+    if not _dashboard_cache_enabled():
+        return render()
+    version = cache.get(_dashboard_version_key(member_id), "0")
+    key = f"programs:fragment:{member_id}:{name}:{version}:{today.isoformat()}:{variant}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    html = render()
+    cache.set(key, html, DASHBOARD_CACHE_SECONDS)
+    return html
+
+
 def _member_dashboard_data(*, member, today: dt.date) -> DashboardData:
     enrolments = member_dashboard_enrolments(member=member)
     return DashboardData(

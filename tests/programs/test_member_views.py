@@ -409,6 +409,25 @@ def test_the_progress_page_shows_counts_adherence_streaks_calendar_and_pain(memb
     assert "Pain scores as a table" in text
 
 
+def test_the_progress_page_from_the_cache_follows_ticks_pauses_and_the_next_day(
+    member_client, enrolment, program, settings, time_machine
+):
+    settings.DASHBOARD_CACHE = True
+    url = _url("enrolment", pk=enrolment.pk)
+    first = _sessions(program)[0]
+    assert '0<span class="stat__of">/6</span>' in _text(member_client.get(url))
+    assert '0<span class="stat__of">/6</span>' in _text(member_client.get(url))  # from the cache
+    services.completion_record(enrolment=enrolment, program_session=first, pain_before=4, pain_after=2)
+    text = _text(member_client.get(url))
+    assert '1<span class="stat__of">/6</span>' in text
+    assert "<svg" in text
+    services.enrolment_pause(enrolment=enrolment)
+    assert "cal-day--paused" in _text(member_client.get(url))
+    services.enrolment_resume(enrolment=enrolment)
+    time_machine.move_to(NOW + dt.timedelta(days=1), tick=False)
+    assert "11 March: rest day (today)" in _text(member_client.get(url))
+
+
 def test_another_members_progress_page_is_not_found(client, bob, enrolment):
     client.force_login(bob)
     assert client.get(_url("enrolment", pk=enrolment.pk)).status_code == 404
