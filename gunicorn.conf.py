@@ -13,8 +13,14 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then so a slow leak never takes a container down.
-max_requests = 2000
-max_requests_jitter = 200
+# Load Django once in the master and fork workers from it: a recycled worker
+# is back in milliseconds instead of re-importing the project while its share
+# of requests queues (at ~1,000 req/s, recycling every 2,000 requests put
+# second-long stalls into the p99). Nothing opens a database or Redis
+# connection at import, so forked workers share none.
+preload_app = True
+max_requests = 20000
+max_requests_jitter = 2000
 # Docker's overlay filesystem can stall the worker heartbeat file; use memory.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # The management socket is for a shell on the host, not a container.
