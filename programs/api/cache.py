@@ -34,20 +34,33 @@ def _detail_key(slug: str) -> str:
     return f"api:v1:program-detail:{slug}"
 
 
+# This process's copies of rendered details, each with the generation it was
+# built under: a hit costs one small cache read (the generation) instead of
+# fetching and unpickling the whole body. Bounded by the published programs.
+_local_bodies: dict[str, tuple[str, bytes]] = {}
+
+
 def program_detail_json(*, slug: str) -> bytes:
     """The rendered detail of a published program; raises Program.DoesNotExist for anything else."""
     from .serializers import ProgramDetailSerializer
 
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        # A cleared or restarted cache starts a new generation, so no copy
+        # built before it (here or in another process) can match.
+        cache.add(GENERATION_KEY, uuid.uuid4().hex, None)
+        generation = cache.get(GENERATION_KEY)
+    local = _local_bodies.get(slug)
+    if local is not None and local[0] == generation:
+        return local[1]
     key = _detail_key(slug)
-    found = cache.get_many([GENERATION_KEY, key])
-    generation = found.get(GENERATION_KEY)
-    entry = found.get(key)
-    if entry is not None and entry[0] == generation:
-        return entry[1]
-    page = selectors.program_page(slug=slug)
-    body = JSONRenderer().render(ProgramDetailSerializer(page).data)
-    cache.set(key, (generation, body), CACHE_SECONDS)
-    return body
+    entry = cache.get(key)
+    if entry is None or entry[0] != generation:
+        page = selectors.program_page(slug=slug)
+        entry = (generation, JSONRenderer().render(ProgramDetailSerializer(page).data))
+        cache.set(key, entry, CACHE_SECONDS)
+    _local_bodies[slug] = entry
+    return entry[1]
 
 
 def _new_generation() -> None:

@@ -191,3 +191,14 @@ def test_it_keeps_the_cache_out_of_an_uncommitted_change(api, program):
     assert len(queries) == 0
     cache.clear()
     assert api.get("/api/v1/programs/back/").json()["title"] == "Not yet"
+
+
+def test_it_drops_this_process_copy_when_another_process_changed_the_catalogue(api, program):
+    from programs.api.cache import GENERATION_KEY
+
+    api.get("/api/v1/programs/back/")
+    Program.objects.filter(pk=program.pk).update(title="Edited elsewhere")
+    # What a commit in another process leaves behind: a new generation in the shared cache.
+    cache.set(GENERATION_KEY, "another-process", None)
+
+    assert api.get("/api/v1/programs/back/").json()["title"] == "Edited elsewhere"
