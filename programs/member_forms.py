@@ -74,25 +74,21 @@ class EnrolForm(StartDateForm, ReminderForm):
         self.fields["reminders_enabled"].initial = True
 
 
+def _pain_field(label: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        help_text="0 (none) to 10 (worst)",
+        required=False,
+        min_value=0,
+        max_value=10,
+        error_messages=PAIN_ERRORS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "optional"}),
+    )
+
+
 class CompletionForm(forms.Form):
-    pain_before = forms.IntegerField(
-        label="Pain before",
-        help_text="0 (none) to 10 (worst)",
-        required=False,
-        min_value=0,
-        max_value=10,
-        error_messages=PAIN_ERRORS,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "optional"}),
-    )
-    pain_after = forms.IntegerField(
-        label="Pain after",
-        help_text="0 (none) to 10 (worst)",
-        required=False,
-        min_value=0,
-        max_value=10,
-        error_messages=PAIN_ERRORS,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "optional"}),
-    )
+    pain_before = _pain_field("Pain before")
+    pain_after = _pain_field("Pain after")
     note = forms.CharField(
         label="Note",
         required=False,
