@@ -22,18 +22,16 @@ p50 and p99 per endpoint with their ratio to the bare view, and ends with
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
-import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from harness import flush_redis, free_port, get, psql, redis_answers, run, wait_for, wrk
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
@@ -122,34 +120,6 @@ def seed() -> dict:
 # -- orchestration --
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _psql(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True, connect_timeout=5) as connection:
-        connection.execute(sql)
-
-
-def _redis_answers() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except Exception:  # not installed, not running, wrong URL: run without it
-        return False
-
-
-def _flush_redis() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-
-
 def _env(use_redis: bool) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "CELERY_", "API_"))}
     env.pop("REDIS_URL", None)
@@ -174,57 +144,6 @@ def _env(use_redis: bool) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(args, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
-    return result.stdout
-
-
-def _get(port: int, path: str, headers: dict[str, str]) -> tuple[int, str]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("GET", path, headers=headers)
-    response = connection.getresponse()
-    return response.status, response.read().decode()
-
-
-def _wait_for(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit("gunicorn exited during start-up")
-        with contextlib.suppress(OSError):
-            if _get(port, "/healthz", {"Host": "127.0.0.1"})[0] == 200:
-                return
-        time.sleep(0.3)
-    sys.exit("gunicorn did not answer /healthz in time")
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * _UNITS[unit]
-
-
-def _wrk(url: str, headers: dict[str, str], *, duration: int, connections: int) -> dict:
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
-    for name, value in headers.items():
-        args += ["-H", f"{name}: {value}"]
-    output = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: (.*)", output)
-    if errors or socket_errors:
-        sys.exit(f"wrk saw errors for {url}:\n{output}")
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50": _ms(re.search(r"\s50%\s+(\S+)", output).group(1)),
-        "p99": _ms(re.search(r"\s99%\s+(\S+)", output).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per endpoint")
@@ -238,22 +157,22 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install -y wrk")
 
     try:
-        _psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        _psql(f"CREATE DATABASE {DB_NAME}")
+        psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        psql(PG_ADMIN_URL, f"CREATE DATABASE {DB_NAME}")
     except Exception as exc:  # this benchmark is about production: no PostgreSQL, no run
         sys.exit(f"PostgreSQL is needed at {PG_ADMIN_URL} (set BENCH_PG_URL): {exc}")
-    use_redis = _redis_answers()
+    use_redis = redis_answers(REDIS_URL)
     server_log = tempfile.NamedTemporaryFile(prefix="stretchhub-bench-api-", suffix=".log", delete=False)
     server = None
     try:
         if use_redis:
-            _flush_redis()
+            flush_redis(REDIS_URL)
         env = _env(use_redis)
         print("preparing: migrate, a 4 × 5 × 4 program, a member three weeks in ...", flush=True)
-        _run([sys.executable, "manage.py", "migrate", "--noinput"], env)
-        seeded = json.loads(_run([sys.executable, __file__, "--seed"], env).splitlines()[-1])
+        run([sys.executable, "manage.py", "migrate", "--noinput"], env)
+        seeded = json.loads(run([sys.executable, __file__, "--seed"], env).splitlines()[-1])
 
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "stretchhub.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
             cwd=BASE_DIR,
@@ -261,7 +180,7 @@ def main() -> None:
             stdout=server_log,
             stderr=subprocess.STDOUT,
         )
-        _wait_for(port, server)
+        wait_for(port, server)
         headers = {"Host": f"127.0.0.1:{port}", "X-Forwarded-Proto": "https"}
         member_headers = headers | {"Authorization": f"Token {seeded['token']}"}
         endpoints = {
@@ -270,10 +189,10 @@ def main() -> None:
             "progress": (f"/api/v1/enrolments/{seeded['enrolment']}/progress/", member_headers),
         }
         for name, (path, sent) in endpoints.items():
-            status, body = _get(port, path, sent)
+            status, body = get(port, path, sent)
             if status != 200 or (name == "detail" and len(json.loads(body)["weeks"]) != 4):
                 sys.exit(f"{path} answered {status}:\n{body[:500]}")
-        detail = json.loads(_get(port, endpoints["detail"][0], headers)[1])
+        detail = json.loads(get(port, endpoints["detail"][0], headers)[1])
         items = sum(len(s["items"]) for w in detail["weeks"] for s in w["sessions"])
 
         print(
@@ -285,8 +204,8 @@ def main() -> None:
         results = {}
         for name, (path, sent) in endpoints.items():
             url = f"http://127.0.0.1:{port}{path}"
-            _wrk(url, sent, duration=2, connections=options.connections)  # warm-up, untimed
-            results[name] = _wrk(url, sent, duration=options.duration, connections=options.connections)
+            wrk(url, sent, duration=2, connections=options.connections)  # warm-up, untimed
+            results[name] = wrk(url, sent, duration=options.duration, connections=options.connections)
     finally:
         if server is not None:
             server.terminate()
@@ -296,9 +215,9 @@ def main() -> None:
                 server.kill()
         if use_redis:
             with contextlib.suppress(Exception):
-                _flush_redis()
+                flush_redis(REDIS_URL)
         with contextlib.suppress(Exception):
-            _psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
     bare = results["bare"]["rps"]
     print(f"{'endpoint':<10} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'÷ bare':>7}")

@@ -29,7 +29,6 @@ import random
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
+
+from harness import flush_redis, free_port, psql, redis_answers, run, wait_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -228,34 +229,6 @@ class Member:
 # -- orchestration ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _psql(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True, connect_timeout=5) as connection:
-        connection.execute(sql)
-
-
-def _redis_answers() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except Exception:  # not installed, not running, wrong URL: run without it
-        return False
-
-
-def _flush_redis() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-
-
 def _production_env(static_root: str, use_redis: bool, workers: int) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "CELERY_"))}
     env.pop("REDIS_URL", None)
@@ -276,27 +249,6 @@ def _production_env(static_root: str, use_redis: bool, workers: int) -> dict[str
     else:
         env["CELERY_BROKER_URL"] = "memory://"
     return env
-
-
-def _run(args: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(args, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
-    return result.stdout
-
-
-def _wait_for(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit("gunicorn exited during start-up")
-        with contextlib.suppress(OSError):
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
-            if connection.getresponse().status == 200:
-                return
-        time.sleep(0.3)
-    sys.exit("gunicorn did not answer /healthz in time")
 
 
 def _cpu_seconds_of_children(parent: int) -> float:
@@ -357,27 +309,25 @@ def main() -> None:
     think = tuple(float(part) for part in options.think.split("-"))
 
     try:
-        _psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        _psql(f"CREATE DATABASE {DB_NAME}")
+        psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        psql(PG_ADMIN_URL, f"CREATE DATABASE {DB_NAME}")
     except Exception as exc:  # no PostgreSQL: this benchmark is about production, so stop
         sys.exit(f"PostgreSQL is needed at {PG_ADMIN_URL} (set BENCH_PG_URL): {exc}")
-    use_redis = _redis_answers()
+    use_redis = redis_answers(REDIS_URL)
     static_root = tempfile.mkdtemp(prefix="stretchhub-bench-static-")
     server_log = tempfile.NamedTemporaryFile(prefix="stretchhub-bench-gunicorn-", suffix=".log", delete=False)
     server = None
     try:
         if use_redis:
-            _flush_redis()
+            flush_redis(REDIS_URL)
         env = _production_env(static_root, use_redis, options.workers)
         print(f"preparing: migrate, collectstatic, seed_demo, {options.members} members ...", flush=True)
-        _run([sys.executable, "manage.py", "migrate", "--noinput"], env)
-        _run([sys.executable, "manage.py", "collectstatic", "--noinput"], env)
-        _run([sys.executable, "manage.py", "seed_demo"], env)
-        session_keys = json.loads(
-            _run([sys.executable, __file__, "--seed", str(options.members)], env).splitlines()[-1]
-        )
+        run([sys.executable, "manage.py", "migrate", "--noinput"], env)
+        run([sys.executable, "manage.py", "collectstatic", "--noinput"], env)
+        run([sys.executable, "manage.py", "seed_demo"], env)
+        session_keys = json.loads(run([sys.executable, __file__, "--seed", str(options.members)], env).splitlines()[-1])
 
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "stretchhub.wsgi", "--bind", f"127.0.0.1:{port}"],
             cwd=BASE_DIR,
@@ -385,7 +335,7 @@ def main() -> None:
             stdout=server_log,
             stderr=subprocess.STDOUT,
         )
-        _wait_for(port, server)
+        wait_for(port, server)
 
         # Warm-up, untimed: every member's dashboard once (each worker imports and connects).
         warm = [Member(port, key, None, random.Random(n), think) for n, key in enumerate(session_keys)]
@@ -419,10 +369,10 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
         with contextlib.suppress(Exception):
-            _psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         if use_redis:
             with contextlib.suppress(Exception):
-                _flush_redis()
+                flush_redis(REDIS_URL)
         shutil.rmtree(static_root, ignore_errors=True)
 
     server_log.close()

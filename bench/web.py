@@ -22,18 +22,16 @@ with `ratio: X.XX (dashboard ÷ bare)` (requests/s; target ≥ 0.40).
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
-import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from harness import flush_redis, free_port, get, psql, redis_answers, run, wait_for, wrk
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
@@ -107,7 +105,7 @@ def seed() -> dict:
     member.save()
     today = selectors.member_local_today(member)
 
-    def run(start, status, done_before):
+    def enrolled_run(start, status, done_before):
         enrolment = Enrolment.objects.create(
             member=member,
             program=program,
@@ -133,8 +131,8 @@ def seed() -> dict:
     # A year: four earlier 12-week runs, then the current one started 11 weeks ago.
     for back in range(4, 0, -1):
         start = today - dt.timedelta(days=77 + 84 * back)
-        run(start, Enrolment.Status.COMPLETED, today)
-    current = run(today - dt.timedelta(days=77), Enrolment.Status.ACTIVE, today)
+        enrolled_run(start, Enrolment.Status.COMPLETED, today)
+    current = enrolled_run(today - dt.timedelta(days=77), Enrolment.Status.ACTIVE, today)
 
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(member.pk)
@@ -149,34 +147,6 @@ def seed() -> dict:
 
 
 # -- orchestration --
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _psql(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True, connect_timeout=5) as connection:
-        connection.execute(sql)
-
-
-def _redis_answers() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except Exception:  # not installed, not running, wrong URL: run without it
-        return False
-
-
-def _flush_redis() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
 
 
 def _env(static_root: str, use_redis: bool) -> dict[str, str]:
@@ -201,57 +171,6 @@ def _env(static_root: str, use_redis: bool) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(args, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
-    return result.stdout
-
-
-def _get(port: int, path: str, headers: dict[str, str]) -> tuple[int, str]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("GET", path, headers=headers)
-    response = connection.getresponse()
-    return response.status, response.read().decode()
-
-
-def _wait_for(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit("gunicorn exited during start-up")
-        with contextlib.suppress(OSError):
-            if _get(port, "/healthz", {"Host": "127.0.0.1"})[0] == 200:
-                return
-        time.sleep(0.3)
-    sys.exit("gunicorn did not answer /healthz in time")
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * _UNITS[unit]
-
-
-def _wrk(url: str, headers: dict[str, str], *, duration: int, connections: int) -> dict:
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
-    for name, value in headers.items():
-        args += ["-H", f"{name}: {value}"]
-    output = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: (.*)", output)
-    if errors or socket_errors:
-        sys.exit(f"wrk saw errors for {url}:\n{output}")
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50": _ms(re.search(r"\s50%\s+(\S+)", output).group(1)),
-        "p99": _ms(re.search(r"\s99%\s+(\S+)", output).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
@@ -265,24 +184,24 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install -y wrk")
 
     try:
-        _psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        _psql(f"CREATE DATABASE {DB_NAME}")
+        psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        psql(PG_ADMIN_URL, f"CREATE DATABASE {DB_NAME}")
     except Exception as exc:  # this benchmark is about production: no PostgreSQL, no run
         sys.exit(f"PostgreSQL is needed at {PG_ADMIN_URL} (set BENCH_PG_URL): {exc}")
-    use_redis = _redis_answers()
+    use_redis = redis_answers(REDIS_URL)
     static_root = tempfile.mkdtemp(prefix="stretchhub-bench-web-static-")
     server_log = tempfile.NamedTemporaryFile(prefix="stretchhub-bench-web-", suffix=".log", delete=False)
     server = None
     try:
         if use_redis:
-            _flush_redis()
+            flush_redis(REDIS_URL)
         env = _env(static_root, use_redis)
         print("preparing: migrate, collectstatic, a member with a year of history ...", flush=True)
-        _run([sys.executable, "manage.py", "migrate", "--noinput"], env)
-        _run([sys.executable, "manage.py", "collectstatic", "--noinput"], env)
-        seeded = json.loads(_run([sys.executable, __file__, "--seed"], env).splitlines()[-1])
+        run([sys.executable, "manage.py", "migrate", "--noinput"], env)
+        run([sys.executable, "manage.py", "collectstatic", "--noinput"], env)
+        seeded = json.loads(run([sys.executable, __file__, "--seed"], env).splitlines()[-1])
 
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             # gunicorn.conf.py recycles workers every ~2000 requests; at bare-view rates
             # that is every few seconds, so steady state is measured without it.
@@ -292,7 +211,7 @@ def main() -> None:
             stdout=server_log,
             stderr=subprocess.STDOUT,
         )
-        _wait_for(port, server)
+        wait_for(port, server)
         headers = {
             "Host": f"127.0.0.1:{port}",
             "X-Forwarded-Proto": "https",
@@ -304,7 +223,7 @@ def main() -> None:
             "progress": f"/enrolments/{seeded['current']}/",
         }
         for name, path in pages.items():
-            status, body = _get(port, path, headers)
+            status, body = get(port, path, headers)
             if status != 200 or (name != "bare" and "Bench member" not in body and "Twelve weeks" not in body):
                 sys.exit(f"{path} answered {status}; is the member logged in?\n{body[:500]}")
 
@@ -316,8 +235,8 @@ def main() -> None:
         results = {}
         for name, path in pages.items():
             url = f"http://127.0.0.1:{port}{path}"
-            _wrk(url, headers, duration=2, connections=options.connections)  # warm-up, untimed
-            results[name] = _wrk(url, headers, duration=options.duration, connections=options.connections)
+            wrk(url, headers, duration=2, connections=options.connections)  # warm-up, untimed
+            results[name] = wrk(url, headers, duration=options.duration, connections=options.connections)
     finally:
         if server is not None:
             server.terminate()
@@ -328,9 +247,9 @@ def main() -> None:
         shutil.rmtree(static_root, ignore_errors=True)
         if use_redis:
             with contextlib.suppress(Exception):
-                _flush_redis()
+                flush_redis(REDIS_URL)
         with contextlib.suppress(Exception):
-            _psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
     print(f"{'page':<10} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for name, row in results.items():
