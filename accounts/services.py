@@ -13,6 +13,7 @@ from programs.models import Completion, Enrolment
 from programs.reminders.services import reminder_schedule_refresh
 from programs.services import enrolment_leave
 
+from .cache import user_cache_forget
 from .emails import send_verification_email
 from .models import User
 from .selectors import user_current_enrolments
@@ -109,6 +110,7 @@ def user_verify_email(*, token: str, now: dt.datetime | None = None) -> tuple[Us
     updated = User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(
         email_verified_at=now or timezone.now()
     )
+    user_cache_forget(user_id=user.pk)
     user.refresh_from_db(fields=["email_verified_at"])
     return user, bool(updated)
 
@@ -142,6 +144,7 @@ def user_update_settings(
 def user_password_reset_done(*, user: User, now: dt.datetime | None = None) -> None:
     """After a reset by email: the member proved they read that inbox, and knows the new password."""
     User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(email_verified_at=now or timezone.now())
+    user_cache_forget(user_id=user.pk)
     _axes_forget(user, attempts_only=True)
 
 

@@ -189,10 +189,10 @@ def main() -> None:
             "progress": (f"/api/v1/enrolments/{seeded['enrolment']}/progress/", member_headers),
         }
         for name, (path, sent) in endpoints.items():
-            status, body = get(port, path, sent)
+            status, body, _ = get(port, path, sent)
             if status != 200 or (name == "detail" and len(json.loads(body)["weeks"]) != 4):
                 sys.exit(f"{path} answered {status}:\n{body[:500]}")
-        detail = json.loads(get(port, endpoints["detail"][0], headers)[1])
+        detail = json.loads(get(port, endpoints["detail"][0], headers).body)
         items = sum(len(s["items"]) for w in detail["weeks"] for s in w["sessions"])
 
         print(

@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import NamedTuple
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,11 +50,20 @@ def run(args: list[str], env: dict[str, str]) -> str:
     return result.stdout
 
 
-def get(port: int, path: str, headers: dict[str, str]) -> tuple[int, str]:
+class Response(NamedTuple):
+    status: int
+    body: str
+    cookies: dict[str, str]
+
+
+def get(port: int, path: str, headers: dict[str, str]) -> Response:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     connection.request("GET", path, headers=headers)
     response = connection.getresponse()
-    return response.status, response.read().decode()
+    cookies = SimpleCookie()
+    for header in response.headers.get_all("Set-Cookie") or []:
+        cookies.load(header)
+    return Response(response.status, response.read().decode(), {name: c.value for name, c in cookies.items()})
 
 
 def wait_for(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
@@ -61,7 +72,7 @@ def wait_for(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
         if server.poll() is not None:
             sys.exit("gunicorn exited during start-up")
         with contextlib.suppress(OSError):
-            if get(port, "/healthz", {"Host": "127.0.0.1"})[0] == 200:
+            if get(port, "/healthz", {"Host": "127.0.0.1"}).status == 200:
                 return
         time.sleep(0.3)
     sys.exit("gunicorn did not answer /healthz in time")

@@ -15,8 +15,9 @@ after the other in the same server run:
   bare       a view returning a small JSON body (bench/web_urls.py, not in production URLs)
   dashboard  /today/
   progress   /enrolments/<current>/
-all through the full middleware stack, logged in as the member (session cookie) and
-marked as HTTPS by the proxy header. Prints requests/s, p50 and p99 per page and ends
+all through the full middleware stack, logged in as the member (the session cookie,
+and the CSRF cookie from the first page, as a browser sends them) and marked as
+HTTPS by the proxy header. Prints requests/s, p50 and p99 per page and ends
 with `ratio: X.XX (dashboard ÷ bare)` (requests/s; target ≥ 0.40).
 """
 
@@ -203,8 +204,7 @@ def main() -> None:
 
         port = free_port()
         server = subprocess.Popen(
-            # gunicorn.conf.py recycles workers every ~2000 requests; at bare-view rates
-            # that is every few seconds, so steady state is measured without it.
+            # Steady state: no worker recycling (gunicorn.conf.py's max_requests) mid-run.
             [str(VENV_BIN / "gunicorn"), "stretchhub.wsgi", "--bind", f"127.0.0.1:{port}", "--max-requests", "0"],
             cwd=BASE_DIR,
             env=env,
@@ -223,9 +223,12 @@ def main() -> None:
             "progress": f"/enrolments/{seeded['current']}/",
         }
         for name, path in pages.items():
-            status, body = get(port, path, headers)
+            status, body, cookies = get(port, path, headers)
             if status != 200 or (name != "bare" and "Bench member" not in body and "Twelve weeks" not in body):
                 sys.exit(f"{path} answered {status}; is the member logged in?\n{body[:500]}")
+            if "csrftoken" in cookies:
+                # As a browser does after its first page: send the CSRF cookie back.
+                headers["Cookie"] += f"; csrftoken={cookies['csrftoken']}"
 
         print(
             f"gunicorn: 2 workers, PostgreSQL, {'Redis' if use_redis else 'per-process'} cache; "

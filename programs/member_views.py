@@ -92,31 +92,40 @@ def enrol(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Today ---------------------------------------------------------------------------------------
 
 
-# Stands in for the CSRF token in the cached dashboard HTML; each response gets its own token.
-DASHBOARD_CSRF_PLACEHOLDER = "csrf-token-placeholder-5b1e0c"
+# Stands in for the CSRF token in cached HTML; each response gets its own token.
+CSRF_PLACEHOLDER = "csrf-token-placeholder-5b1e0c"
+
+
+def _page_variant(request: HttpRequest) -> str:
+    """What a cached member page shows besides their enrolments: the header's name, links and zone."""
+    member = request.user
+    return f"{request.path}|{member.timezone}|{member.display_name}|{member.is_staff}"
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     member = request.user
     today = selectors.member_local_today(member)
-    path = request.path
 
-    def render_body(data: selectors.DashboardData) -> str:
+    def render_page() -> str:
+        data = selectors.member_dashboard(member=member, today=today)
         context = {
+            "today": today,
             "current": data.current,
             "finished": data.finished,
             "member_timezone": member.timezone,
-            "next_path": path,
-            "csrf_token": DASHBOARD_CSRF_PLACEHOLDER,
+            "csrf_token": CSRF_PLACEHOLDER,
         }
-        return render_to_string("programs/_dashboard_body.html", context)
+        return render_to_string("programs/dashboard.html", context, request=request)
 
-    body = selectors.member_dashboard_fragment(
-        member=member, today=today, variant=f"{member.timezone}:{path}", render=render_body
-    )
-    body = mark_safe(body.replace(DASHBOARD_CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 - our own render
-    return render(request, "programs/dashboard.html", {"today": today, "body": body})
+    # The whole page is cached, but for a flash message (shown once, so never stored).
+    if messages.get_messages(request):
+        page = render_page()
+    else:
+        page = selectors.member_fragment(
+            member_id=member.pk, name="dashboard", today=today, variant=_page_variant(request), render=render_page
+        )
+    return HttpResponse(page.replace(CSRF_PLACEHOLDER, get_token(request)))
 
 
 # --- Progress ------------------------------------------------------------------------------------

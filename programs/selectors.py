@@ -6,13 +6,13 @@ Catalogue and program-structure selectors first; member selectors follow.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.db.models import (
     Count,
     Exists,
@@ -26,6 +26,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from stretchhub.cache import version_renew, versioned
 
 from . import schedule
 from .models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
@@ -290,12 +292,13 @@ def member_dashboard_enrolments(*, member, finished_limit: int = 5) -> Dashboard
     return Dashboard(current=current, finished=finished[:finished_limit])
 
 
-# The dashboard is every member's first page of the day: its computed schedule is
-# kept in the cache for a few minutes, dropped by every enrolment or tick change
-# (services call member_dashboard_forget), and keyed by the member's local date.
-# A trainer's change to a program's sessions shows within DASHBOARD_CACHE_SECONDS.
-# Only with a cache every process shares (Redis): a per-process cache could not
-# be told about a tick another process handled. settings.DASHBOARD_CACHE forces it.
+# A member's pages are mostly made of their own enrolments and ticks, so their
+# rendered HTML is kept in the cache for a few minutes, dropped by every
+# enrolment or tick change (services call member_dashboard_forget), and keyed by
+# the member's local date. A trainer's change to a program's sessions shows
+# within DASHBOARD_CACHE_SECONDS. Only with a cache every process shares
+# (Redis): a per-process cache could not be told about a tick another process
+# handled. settings.DASHBOARD_CACHE forces it.
 DASHBOARD_CACHE_SECONDS = 300
 
 
@@ -306,118 +309,49 @@ def _dashboard_cache_enabled() -> bool:
     return not caches["default"].__class__.__name__.startswith("LocMem")
 
 
-@dataclass
-class DashboardCard:
-    """What the dashboard shows of one current enrolment: small, so it is cheap to cache."""
-
-    enrolment: Enrolment
-    progress: schedule.Progress
-    today_slots: list[SessionSlot]
-    overdue: list[SessionSlot]
-    next_slot: SessionSlot | None
-    coming_days: list[schedule.CalendarDay]
-    percent_done: int
-    is_paused: bool
-
-    @classmethod
-    def of(cls, progress: EnrolmentProgress) -> DashboardCard:
-        enrolment = progress.enrolment
-        # The prefetched schedule and the member have been read; the card needs
-        # neither, and leaving them out keeps the cached card a few kilobytes.
-        enrolment._prefetched_objects_cache = {}
-        enrolment.program._prefetched_objects_cache = {}
-        if Enrolment.member.is_cached(enrolment):
-            Enrolment.member.field.delete_cached_value(enrolment)
-        return cls(
-            enrolment=enrolment,
-            progress=progress.progress,
-            today_slots=progress.today_slots,
-            overdue=progress.overdue,
-            next_slot=progress.next_slot,
-            coming_days=progress.coming_days,
-            percent_done=progress.percent_done,
-            is_paused=progress.is_paused,
-        )
-
-
-@dataclass
-class DashboardData:
-    current: list[DashboardCard]
-    finished: list[Enrolment]
-
-
 def _dashboard_version_key(member_id: int) -> str:
     return f"programs:dashboard-version:{member_id}"
 
 
+@dataclass
+class DashboardData:
+    current: list[EnrolmentProgress]
+    finished: list[Enrolment]
+
+
 def member_dashboard(*, member, today: dt.date) -> DashboardData:
-    if not _dashboard_cache_enabled():
-        return _member_dashboard_data(member=member, today=today)
-    version = cache.get(_dashboard_version_key(member.pk), "0")
-    return _member_dashboard_cached(member=member, today=today, version=version)
-
-
-def _member_dashboard_cached(*, member, today: dt.date, version: str) -> DashboardData:
-    key = f"programs:dashboard:{member.pk}:{version}:{today.isoformat()}"
-    found = cache.get(key)
-    if found is not None:
-        return found
-    data = _member_dashboard_data(member=member, today=today)
-    cache.set(key, data, DASHBOARD_CACHE_SECONDS)
-    return data
-
-
-def member_dashboard_fragment(*, member, today: dt.date, variant: str, render: Callable[[DashboardData], str]) -> str:
-    """The dashboard's HTML made by `render`, cached like its data (same version, same local date).
-
-    Rendering the cards costs more than computing them, so the page keeps the
-    HTML too. `variant` names everything else the HTML depends on (the member's
-    timezone, the page path): a change there is a new key. The HTML must hold
-    nothing per request (CSRF tokens, messages): the caller fills those in.
-    """
-    if not _dashboard_cache_enabled():
-        return render(_member_dashboard_data(member=member, today=today))
-    version = cache.get(_dashboard_version_key(member.pk), "0")
-    key = f"programs:dashboard-html:{member.pk}:{version}:{today.isoformat()}:{variant}"
-    found = cache.get(key)
-    if found is not None:
-        return found
-    html = render(_member_dashboard_cached(member=member, today=today, version=version))
-    cache.set(key, html, DASHBOARD_CACHE_SECONDS)
-    return html
-
-
-def member_fragment(*, member_id: int, name: str, today: dt.date, variant: str, render: Callable[[], str]) -> str:
-    """Any HTML of a member's page made only from their enrolments and ticks, cached like the dashboard.
-
-    Dropped by the same member_dashboard_forget (every enrolment or tick change)
-    and keyed by the member's local date; `variant` names whatever else the HTML
-    depends on (timezone). Nothing per request may be in it (forms, CSRF tokens).
-    """
-    if not _dashboard_cache_enabled():
-        return render()
-    version = cache.get(_dashboard_version_key(member_id), "0")
-    key = f"programs:fragment:{member_id}:{name}:{version}:{today.isoformat()}:{variant}"
-    found = cache.get(key)
-    if found is not None:
-        return found
-    html = render()
-    cache.set(key, html, DASHBOARD_CACHE_SECONDS)
-    return html
-
-
-def _member_dashboard_data(*, member, today: dt.date) -> DashboardData:
+    """The progress of each current enrolment, and the latest finished enrolments."""
     enrolments = member_dashboard_enrolments(member=member)
     return DashboardData(
-        current=[DashboardCard.of(enrolment_progress(enrolment=e, today=today)) for e in enrolments.current],
+        current=[enrolment_progress(enrolment=e, today=today) for e in enrolments.current],
         finished=enrolments.finished,
     )
 
 
+def member_fragment(*, member_id: int, name: str, today: dt.date, variant: str, render: Callable[[], str]) -> str:
+    """HTML of a member's page made only from their enrolments and ticks (and `variant`), cached.
+
+    `variant` names whatever else the HTML depends on (timezone, the page path):
+    another variant is another entry. Nothing per request may be in the HTML
+    (forms' CSRF tokens, messages): the caller fills those in.
+    """
+    if not _dashboard_cache_enabled():
+        return render()
+    digest = hashlib.blake2s(variant.encode(), digest_size=12).hexdigest()
+    return versioned(
+        version_key=_dashboard_version_key(member_id),
+        key=f"programs:fragment:{member_id}:{name}:{digest}",
+        make=render,
+        timeout=DASHBOARD_CACHE_SECONDS,
+        tag=today.isoformat(),
+        alias="default",
+    )
+
+
 def member_dashboard_forget(*, member_id: int | None) -> None:
-    """Make the member's next dashboard compute afresh (a new version, so a late write of old data is never read)."""
+    """Make the member's cached pages compute afresh."""
     if member_id is not None and _dashboard_cache_enabled():
-        cache.set(_dashboard_version_key(member_id), uuid.uuid4().hex, None)
+        version_renew(_dashboard_version_key(member_id), alias="default")
 
 
 def member_other_runs(*, enrolment: Enrolment) -> list[Enrolment]:

@@ -44,10 +44,7 @@ def _refresh_reminders(enrolments: Iterable[Enrolment]) -> None:
     enrolments = list(enrolments)
     reminder_schedule_refresh(enrolments=enrolments)
     for member_id in {e.member_id for e in enrolments}:
-        # Now, and again once committed, so a page computed from the old rows
-        # while this transaction was open is not the one kept.
         member_dashboard_forget(member_id=member_id)
-        transaction.on_commit(lambda member_id=member_id: member_dashboard_forget(member_id=member_id))
 
 
 def _lock(enrolment: Enrolment) -> None:

@@ -145,23 +145,30 @@ if REDIS_URL:
         "KEY_PREFIX": "stretchhub",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
-    CACHES = {"default": _redis_cache, "heartbeat": _redis_cache}
+    CACHES = {"default": _redis_cache, "heartbeat": _redis_cache, "sessions": _redis_cache}
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        # Beat's heartbeat is written by the worker and read by web: without
+        # Beat's heartbeat is written by the worker and read by web, and a
+        # logout in one web process must end the session in all: without
         # Redis they share only the disk.
         "heartbeat": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": VAR_DIR / "heartbeat",
         },
+        "sessions": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": VAR_DIR / "sessions",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        },
     }
 
-# Sessions (and django-axes' failed-login counts) live in the database, which
-# every process shares: no per-process cache can keep a logged-out session
-# alive, a Redis restart logs nobody out, and a page costs the same queries
-# with or without Redis (one primary-key read for the session).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database (a Redis restart logs nobody out), read through
+# a cache that every web process shares, so a signed-in page costs no query for
+# its session and a logout ends the session everywhere at once. Pages cost the
+# same queries with or without Redis. django-axes keeps its counts in the database.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "sessions"
 
 # HTTPS. TLS ends at the proxy in front of gunicorn, which must set (and strip
 # any client-sent) X-Forwarded-Proto. Every switch defaults to on in production.

@@ -45,8 +45,11 @@ def partner(db):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    # With REDIS_URL set (CI's second run) the cache outlives each test:
-    # throttle counts and cached sessions would leak from one test to the next.
-    from django.core.cache import cache
+    # Redis (CI's second run) and the sessions folder (the first) outlive each
+    # test: throttle counts, cached sessions and users would leak from one test
+    # to the next.
+    from django.conf import settings
+    from django.core.cache import caches
 
-    cache.clear()
+    caches["default"].clear()
+    caches[settings.SESSION_CACHE_ALIAS].clear()

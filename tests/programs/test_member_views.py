@@ -184,7 +184,7 @@ def test_today_is_served_from_the_cache_until_something_changes(
 ):
     settings.DASHBOARD_CACHE = True
     member_client.get(_url("dashboard"))
-    with django_assert_num_queries(2):  # the session and the user only
+    with django_assert_num_queries(0):  # the session, the user and the page are all cached
         assert "Start today's session" in _text(member_client.get(_url("dashboard")))
     services.completion_record(enrolment=enrolment, program_session=_sessions(program)[0])
     assert "Done today" in _text(member_client.get(_url("dashboard")))
@@ -197,7 +197,8 @@ def test_today_is_not_cached_with_a_per_process_cache(member_client, enrolment, 
     if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
         pytest.skip("a shared cache is configured")
     member_client.get(_url("dashboard"))
-    with django_assert_num_queries(5):
+    # The member's enrolments, then sessions and ticks of the current ones (session and user are cached).
+    with django_assert_num_queries(3):
         member_client.get(_url("dashboard"))
 
 
@@ -228,6 +229,25 @@ def test_today_from_the_cache_gives_each_response_a_working_csrf_token(alice, en
     assert response.status_code == 302
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.ACTIVE
+
+
+def test_today_from_the_cache_shows_a_flash_message_once(member_client, enrolment, settings):
+    settings.DASHBOARD_CACHE = True
+    member_client.get(_url("dashboard"))  # cached before the message exists
+    response = member_client.post(_url("enrolment_pause", pk=enrolment.pk), {"next": _url("dashboard")}, follow=True)
+    assert "Loose back is paused" in _text(response)
+    assert "Paused since" in _text(response)
+    text = _text(member_client.get(_url("dashboard")))
+    assert "Loose back is paused" not in text
+    assert "Paused since" in text
+
+
+def test_today_from_the_cache_follows_the_trainer_admin_link(member_client, alice, enrolment, settings):
+    settings.DASHBOARD_CACHE = True
+    assert "Trainer admin" not in _text(member_client.get(_url("dashboard")))
+    alice.is_staff = True
+    alice.save(update_fields=["is_staff"])
+    assert "Trainer admin" in _text(member_client.get(_url("dashboard")))
 
 
 def test_today_from_the_cache_follows_a_new_timezone_and_display_name(
@@ -537,8 +557,8 @@ def _history(member, *, long: bool):
 @pytest.mark.parametrize("long", [False, True])
 def test_today_costs_the_same_queries_whatever_the_history(member_client, alice, django_assert_num_queries, long):
     _history(alice, long=long)
-    # Session, user, the member's enrolments, then sessions and ticks of the current ones.
-    with django_assert_num_queries(5):
+    # The user (the session is cached), the member's enrolments, then sessions and ticks of the current ones.
+    with django_assert_num_queries(4):
         response = member_client.get(_url("dashboard"))
     assert response.status_code == 200
 
@@ -546,7 +566,7 @@ def test_today_costs_the_same_queries_whatever_the_history(member_client, alice,
 @pytest.mark.parametrize("long", [False, True])
 def test_progress_costs_the_same_queries_whatever_the_history(member_client, alice, django_assert_num_queries, long):
     current = _history(alice, long=long)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = member_client.get(_url("enrolment", pk=current.pk))
     assert response.status_code == 200
     assert ("33" if long else "1") + '<span class="stat__of">/36</span>' in _text(response)
@@ -555,5 +575,5 @@ def test_progress_costs_the_same_queries_whatever_the_history(member_client, ali
 def test_the_session_page_has_a_fixed_query_count(member_client, alice, django_assert_num_queries):
     current = _history(alice, long=True)
     session = _sessions(current.program)[-1]
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         assert member_client.get(_session_url(current, session)).status_code == 200

@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from stretchhub.cache import RedisCache
+from stretchhub.cache import RedisCache, version_renew, versioned
 
 REDIS_URL = os.environ.get("REDIS_URL")
 
@@ -20,3 +20,34 @@ def test_it_keeps_one_redis_client_and_still_reads_and_writes():
     backend.delete("greeting")
     assert backend.get("greeting", "gone") == "gone"
     assert backend._cache.get_client() is client
+
+
+@pytest.fixture
+def locmem(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "v"}}
+
+
+def _counted(calls: list, alias="default", tag=""):
+    def make():
+        calls.append(1)
+        return f"value {len(calls)}"
+
+    return versioned(version_key="version", key="entry", make=make, timeout=60, tag=tag, alias=alias)
+
+
+def test_it_keeps_a_versioned_value_until_the_version_is_renewed(locmem, db, django_capture_on_commit_callbacks):
+    calls = []
+    assert [_counted(calls), _counted(calls)] == ["value 1", "value 1"]
+    with django_capture_on_commit_callbacks(execute=True):
+        version_renew("version", alias="default")
+    assert _counted(calls) == "value 2"
+    assert _counted(calls, tag="tomorrow") == "value 3"
+
+
+def test_it_never_serves_an_entry_once_its_version_is_lost(locmem):
+    from django.core.cache import caches
+
+    calls = []
+    _counted(calls)
+    caches["default"].delete("version")
+    assert _counted(calls) == "value 2"

@@ -58,11 +58,18 @@ def test_it_shares_the_cache_through_redis_in_production():
     assert settings["CACHES"]["heartbeat"]["LOCATION"] == "redis://127.0.0.1:6379/1"
 
 
-@pytest.mark.parametrize("redis_url", ["redis://127.0.0.1:6379/1", None])
-def test_it_keeps_sessions_in_the_database_every_process_shares(redis_url):
-    settings = production_settings("SESSION_ENGINE", REDIS_URL=redis_url)
+@pytest.mark.parametrize(
+    ("redis_url", "backend"),
+    [
+        ("redis://127.0.0.1:6379/1", "stretchhub.cache.RedisCache"),
+        (None, "django.core.cache.backends.filebased.FileBasedCache"),
+    ],
+)
+def test_it_keeps_sessions_in_the_database_behind_a_cache_every_process_shares(redis_url, backend):
+    settings = production_settings("SESSION_ENGINE", "SESSION_CACHE_ALIAS", "CACHES", REDIS_URL=redis_url)
 
-    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    assert settings["CACHES"][settings["SESSION_CACHE_ALIAS"]]["BACKEND"] == backend
 
 
 def test_it_keeps_a_per_process_cache_when_there_is_no_redis():
