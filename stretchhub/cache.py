@@ -1,5 +1,6 @@
 """Cache helpers: Django's Redis backend keeping one redis-py client per
-connection pool, and versioned entries that cost one round trip.
+connection pool, a fixed-window counter and versioned entries, each costing one
+round trip.
 
 Django's RedisCacheClient.get_client() builds a new redis.Redis object on every
 cache call. The connections are pooled either way, but each new client copies
@@ -38,6 +39,32 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def incr_window(self, key: str, timeout: int) -> int:
+        """Add one to a counter that expires `timeout` seconds after its first hit; one round trip.
+
+        INCR creates a missing key at 1 and EXPIRE NX (Redis 7) sets the expiry
+        only on that first hit, both in one pipeline, so no hit between them can
+        be lost or leave a counter that never expires.
+        """
+        key = self.make_and_validate_key(key)
+        pipeline = self._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipeline.incr(key)
+        pipeline.expire(key, timeout, nx=True)
+        count, _ = pipeline.execute()
+        return count
+
+
+def window_count(key: str, timeout: int, alias: str = "default") -> int:
+    """Count a hit on a counter living `timeout` seconds from its first hit, in any cache backend."""
+    backend = caches[alias]
+    if isinstance(backend, RedisCache):
+        return backend.incr_window(key, timeout)
+    try:
+        return backend.incr(key)
+    except ValueError:
+        # First hit of the window; if another thread just created the key, count on it.
+        return 1 if backend.add(key, 1, timeout) else backend.incr(key)
 
 
 T = TypeVar("T")

@@ -1,24 +1,25 @@
 """Rate limits per kind of caller: anonymous (by address), member (by user), partner (by partner).
 
-A fixed-window counter in the shared cache: one atomic INCR per request, so
-every gunicorn worker and container counts together and the cost stays the same
-whatever the rate (DRF's sliding log keeps, reads and rewrites a list of every
-request in the window). The price is that a caller can spend a window's budget
-at its very end and the next one's at its start. Rates are read from settings
-on every request (not frozen at import as DRF's class attribute is), so tests
-and the benchmark can change them.
+A fixed-window counter in the shared cache: one atomic INCR per request (one
+round trip to Redis, stretchhub.cache.window_count), so every gunicorn worker
+and container counts together and the cost stays the same whatever the rate
+(DRF's sliding log keeps, reads and rewrites a list of every request in the
+window). The price is that a caller can spend a window's budget at its very end
+and the next one's at its start. Rates are read from settings on every request
+(not frozen at import as DRF's class attribute is), so tests and the benchmark
+can change them.
 """
 
 from __future__ import annotations
 
 import time
 
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from accounts.authentication import caller_of
+from stretchhub.cache import window_count
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -46,12 +47,7 @@ class _WindowThrottle(BaseThrottle):
         limit, duration = parse_rate(rate)
         now = time.time()
         window = int(now // duration)
-        key = f"api:throttle:{scope}:{ident}:{window}"
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            # First request of the window; if another worker just created the key, count on it.
-            count = 1 if cache.add(key, 1, duration + 1) else cache.incr(key)
+        count = window_count(f"api:throttle:{scope}:{ident}:{window}", duration + 1)
         if count <= limit:
             return True
         self._wait = (window + 1) * duration - now

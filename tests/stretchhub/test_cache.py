@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from stretchhub.cache import RedisCache, version_renew, versioned
+from stretchhub.cache import RedisCache, version_renew, versioned, window_count
 
 REDIS_URL = os.environ.get("REDIS_URL")
 
@@ -20,6 +20,27 @@ def test_it_keeps_one_redis_client_and_still_reads_and_writes():
     backend.delete("greeting")
     assert backend.get("greeting", "gone") == "gone"
     assert backend._cache.get_client() is client
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs Redis: set REDIS_URL")
+def test_it_counts_a_window_in_redis_and_lets_it_expire():
+    backend = RedisCache(REDIS_URL, {"KEY_PREFIX": f"test-cache-{uuid.uuid4().hex}"})
+
+    assert [backend.incr_window("hits", 60) for _ in range(3)] == [1, 2, 3]
+    assert backend.get("hits") == 3
+    client = backend._cache.get_client()
+    key = backend.make_key("hits")
+    assert 0 < client.ttl(key) <= 60
+    client.expire(key, 5)
+    backend.incr_window("hits", 60)
+    assert client.ttl(key) <= 5  # the window's expiry is set by its first hit only
+
+
+def test_it_counts_a_window_in_any_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "w"}}
+
+    key = f"hits-{uuid.uuid4().hex}"
+    assert [window_count(key, 60) for _ in range(3)] == [1, 2, 3]
 
 
 @pytest.fixture
