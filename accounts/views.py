@@ -1,4 +1,5 @@
 import json
+import math
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +15,9 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from stretchhub.client_ip import client_ip
+from stretchhub.ratelimit import rate_limit_hit
+
 from . import services
 from .forms import DeleteAccountForm, LoginForm, SettingsForm, SignupForm
 from .selectors import user_data_export
@@ -21,6 +25,11 @@ from .tokens import VerificationError, user_from_verification_token
 
 # The backend a freshly signed-up or reset member is logged in with (axes only checks, never logs in).
 LOGIN_BACKEND = "accounts.backends.EmailOrUsernameBackend"
+
+
+def _too_many(wait: float) -> str:
+    minutes = max(1, math.ceil(wait / 60))
+    return f"Too many attempts from here. Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -43,9 +52,16 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     next_url = _safe_next(request)
+    status = 200
     if request.method == "POST":
         form = SignupForm(request.POST)
+        wait = None
         if form.is_valid():
+            wait = rate_limit_hit(f"accounts:signup:{client_ip(request)}", settings.ACCOUNT_SIGNUP_RATE)
+        if wait is not None:
+            form.add_error(None, _too_many(wait))
+            status = 429
+        elif form.is_valid():
             try:
                 user = services.user_signup(
                     email=form.cleaned_data["email"],
@@ -61,7 +77,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 return redirect(f"{target}?{urlencode({'next': next_url})}" if next_url else target)
     else:
         form = SignupForm()
-    return render(request, "accounts/signup.html", {"form": form, "next": next_url})
+    return render(request, "accounts/signup.html", {"form": form, "next": next_url}, status=status)
 
 
 @login_required
@@ -123,6 +139,17 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
+        # Counted by the address typed, whether or not an account has it, so the
+        # answer reveals nothing about which addresses are members.
+        wait = rate_limit_hit(
+            f"accounts:password-reset:{client_ip(self.request)}", settings.ACCOUNT_PASSWORD_RESET_RATE
+        ) or rate_limit_hit(
+            f"accounts:password-reset-inbox:{form.cleaned_data['email'].casefold()}",
+            settings.ACCOUNT_PASSWORD_RESET_EMAIL_RATE,
+        )
+        if wait is not None:
+            form.add_error(None, _too_many(wait))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
         # Links are built from SITE_URL, not from the request's Host header, so a
         # forged Host cannot point a reset link at someone else's server.
         self.extra_email_context = {"site_url": settings.SITE_URL}

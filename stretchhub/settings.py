@@ -237,6 +237,12 @@ AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# Forms that create an account or send email, per client address (and per
+# inbox for password resets), so nobody can flood an inbox or mint accounts
+# in bulk: fixed windows in the shared cache (stretchhub/ratelimit.py).
+ACCOUNT_SIGNUP_RATE = env_str("ACCOUNT_SIGNUP_RATE", "10/hour")
+ACCOUNT_PASSWORD_RESET_RATE = env_str("ACCOUNT_PASSWORD_RESET_RATE", "10/hour")
+ACCOUNT_PASSWORD_RESET_EMAIL_RATE = env_str("ACCOUNT_PASSWORD_RESET_EMAIL_RATE", "3/hour")
 # A verification link stays valid this long (django.core.signing max_age).
 ACCOUNT_VERIFICATION_MAX_AGE = dt.timedelta(days=3)
 

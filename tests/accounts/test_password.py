@@ -123,3 +123,26 @@ def test_it_refuses_a_change_with_the_wrong_current_password(client, alice):
     assert response.context["form"].errors["old_password"]
     alice.refresh_from_db()
     assert alice.check_password(PASSWORD)
+
+
+def test_it_limits_reset_emails_per_inbox_whoever_asks_and_says_so(client, alice, settings):
+    settings.ACCOUNT_PASSWORD_RESET_EMAIL_RATE = "2/hour"
+    url = reverse("accounts:password_reset")
+    for address in ("198.51.100.1", "198.51.100.2"):
+        assert client.post(url, {"email": "alice@example.com"}, REMOTE_ADDR=address).status_code == 302
+
+    response = client.post(url, {"email": "ALICE@example.com"}, REMOTE_ADDR="198.51.100.3")
+
+    assert response.status_code == 429
+    assert "Too many attempts from here. Please try again in" in response.content.decode()
+    assert len(mail.outbox) == 2
+
+
+def test_it_limits_reset_requests_from_one_address_known_or_not(client, alice, settings):
+    settings.ACCOUNT_PASSWORD_RESET_RATE = "2/hour"
+    url = reverse("accounts:password_reset")
+    assert client.post(url, {"email": "nobody@example.com"}).status_code == 302
+    assert client.post(url, {"email": "someone@example.com"}).status_code == 302
+
+    assert client.post(url, {"email": "alice@example.com"}).status_code == 429
+    assert mail.outbox == []

@@ -140,3 +140,29 @@ def test_it_sends_a_logged_in_member_away_from_the_form(client, alice):
 
     assert response.status_code == 302
     assert response["Location"] == reverse("programs:dashboard")
+
+
+@pytest.mark.django_db
+def test_it_limits_sign_ups_from_one_address_and_keeps_the_form(client, settings):
+    settings.ACCOUNT_SIGNUP_RATE = "2/hour"
+    for n in range(2):
+        assert client.post(SIGNUP, _data(email=f"carol{n}@example.com")).status_code == 302
+        client.logout()
+
+    response = client.post(SIGNUP, _data(email="carol9@example.com"))
+
+    assert response.status_code == 429
+    assert "Too many attempts from here. Please try again in" in response.content.decode()
+    assert response.context["form"]["email"].value() == "carol9@example.com"
+    assert not User.objects.filter(email="carol9@example.com").exists()
+    assert len(mail.outbox) == 2
+    # Another address still signs up.
+    assert client.post(SIGNUP, _data(email="dan@example.com"), REMOTE_ADDR="203.0.113.9").status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_does_not_count_a_form_with_mistakes_against_the_limit(client, settings):
+    settings.ACCOUNT_SIGNUP_RATE = "1/hour"
+    assert client.post(SIGNUP, _data(password2="a-typo")).status_code == 200
+
+    assert client.post(SIGNUP, _data()).status_code == 302
