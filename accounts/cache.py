@@ -32,7 +32,7 @@ def _version_key(user_id) -> str:
 def user_cached(*, user_id) -> User | None:
     """The user with this primary key (as a session stores it), or None if there is none."""
     return versioned(
-        version_key=_version_key(user_id),
+        versions=[_version_key(user_id)],
         key=f"accounts:user:{user_id}",
         make=lambda: User._default_manager.filter(pk=user_id).first(),
         timeout=CACHE_SECONDS,

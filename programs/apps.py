@@ -6,6 +6,6 @@ class ProgramsConfig(AppConfig):
     verbose_name = "Programs and stretches"
 
     def ready(self):
-        # Drops the API's cached program details whenever the catalogue changes,
-        # in every process (admin, services, seed_demo), not only the API's.
-        from .api import cache  # noqa: F401
+        # Renews the catalogue generation whenever the catalogue changes, in
+        # every process (admin, services, seed_demo), not only the API's.
+        from . import catalogue  # noqa: F401

@@ -30,6 +30,7 @@ from django.utils import timezone
 from stretchhub.cache import version_renew, versioned
 
 from . import schedule
+from .catalogue import GENERATION_KEY
 from .models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
 
 # Seconds one slow repetition takes, for the "about N minutes" estimate.
@@ -294,11 +295,10 @@ def member_dashboard_enrolments(*, member, finished_limit: int = 5) -> Dashboard
 
 # A member's pages are mostly made of their own enrolments and ticks, so their
 # rendered HTML is kept in the cache for a few minutes, dropped by every
-# enrolment or tick change (services call member_dashboard_forget), and keyed by
-# the member's local date. A trainer's change to a program's sessions shows
-# within DASHBOARD_CACHE_SECONDS. Only with a cache every process shares
-# (Redis): a per-process cache could not be told about a tick another process
-# handled. settings.DASHBOARD_CACHE forces it.
+# enrolment or tick change (services call member_dashboard_forget) and by every
+# catalogue change (programs.catalogue), and keyed by the member's local date.
+# Only with a cache every process shares (Redis): a per-process cache could not
+# be told about a tick another process handled. settings.DASHBOARD_CACHE forces it.
 DASHBOARD_CACHE_SECONDS = 300
 
 
@@ -329,7 +329,7 @@ def member_dashboard(*, member, today: dt.date) -> DashboardData:
 
 
 def member_fragment(*, member_id: int, name: str, today: dt.date, variant: str, render: Callable[[], str]) -> str:
-    """HTML of a member's page made only from their enrolments and ticks (and `variant`), cached.
+    """HTML of a member's page made only from their enrolments, ticks and the catalogue (and `variant`), cached.
 
     `variant` names whatever else the HTML depends on (timezone, the page path):
     another variant is another entry. Nothing per request may be in the HTML
@@ -339,7 +339,7 @@ def member_fragment(*, member_id: int, name: str, today: dt.date, variant: str, 
         return render()
     digest = hashlib.blake2s(variant.encode(), digest_size=12).hexdigest()
     return versioned(
-        version_key=_dashboard_version_key(member_id),
+        versions=[_dashboard_version_key(member_id), GENERATION_KEY],
         key=f"programs:fragment:{member_id}:{name}:{digest}",
         make=render,
         timeout=DASHBOARD_CACHE_SECONDS,

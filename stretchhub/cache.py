@@ -13,7 +13,7 @@ from the pool per command), so one per pool is kept.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from django.core.cache import caches
@@ -70,23 +70,28 @@ def window_count(key: str, timeout: int, alias: str = "default") -> int:
 T = TypeVar("T")
 
 
-def versioned(*, version_key: str, key: str, make: Callable[[], T], timeout: int, tag: str = "", alias: str) -> T:
-    """`make()`'s value, kept under `key` while `version_key` (and `tag`) stay the same.
+def versioned(
+    *, versions: Sequence[str], key: str, make: Callable[[], T], timeout: int, tag: str = "", alias: str
+) -> T:
+    """`make()`'s value, kept under `key` while the version keys (and `tag`) stay the same.
 
-    One round trip on a hit: the version and the entry are read together, and
-    the entry counts only if it was stored under that version and tag. The
-    version is read before `make()` runs, so a value made from rows that a
-    writer changed meanwhile is stored under the old version and never served.
+    One round trip on a hit: the versions and the entry are read together, and
+    the entry counts only if it was stored under those versions and tag. The
+    versions are read before `make()` runs, so a value made from rows that a
+    writer changed meanwhile is stored under an old version and never served.
     Writers call version_renew.
     """
     backend = caches[alias]
-    found = backend.get_many([version_key, key])
-    version = found.get(version_key)
-    if version is None:
-        # Never set, or lost with the cache: start a version no stored entry can have.
-        backend.add(version_key, uuid.uuid4().hex, None)
-        version = backend.get(version_key)
-    stamp = (version, tag)
+    found = backend.get_many([*versions, key])
+    current = []
+    for version_key in versions:
+        version = found.get(version_key)
+        if version is None:
+            # Never set, or lost with the cache: start a version no stored entry can have.
+            backend.add(version_key, uuid.uuid4().hex, None)
+            version = backend.get(version_key)
+        current.append(version)
+    stamp = (tuple(current), tag)
     entry = found.get(key)
     if entry is not None and entry[0] == stamp:
         return entry[1]

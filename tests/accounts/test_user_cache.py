@@ -71,7 +71,7 @@ def test_it_keeps_no_copy_made_from_rows_a_transaction_was_changing(alice, djang
         stale = User.objects.get(pk=alice.pk)
         stale.display_name = "Alice"
         versioned(
-            version_key=f"accounts:user-version:{alice.pk}",
+            versions=[f"accounts:user-version:{alice.pk}"],
             key=f"accounts:user:{alice.pk}",
             make=lambda: stale,
             timeout=60,

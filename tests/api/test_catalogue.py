@@ -194,7 +194,7 @@ def test_it_keeps_the_cache_out_of_an_uncommitted_change(api, program):
 
 
 def test_it_drops_this_process_copy_when_another_process_changed_the_catalogue(api, program):
-    from programs.api.cache import GENERATION_KEY
+    from programs.catalogue import GENERATION_KEY
 
     api.get("/api/v1/programs/back/")
     Program.objects.filter(pk=program.pk).update(title="Edited elsewhere")

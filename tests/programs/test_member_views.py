@@ -242,6 +242,19 @@ def test_today_from_the_cache_shows_a_flash_message_once(member_client, enrolmen
     assert "Paused since" in text
 
 
+def test_today_from_the_cache_shows_a_trainers_edit_at_once(
+    member_client, enrolment, program, settings, django_capture_on_commit_callbacks
+):
+    settings.DASHBOARD_CACHE = True
+    first = _sessions(program)[0]
+    assert first.title in _text(member_client.get(_url("dashboard")))
+    with django_capture_on_commit_callbacks(execute=True):
+        first.title = "Gentle hips, renamed"
+        first.save(update_fields=["title"])
+
+    assert "Gentle hips, renamed" in _text(member_client.get(_url("dashboard")))
+
+
 def test_today_from_the_cache_follows_the_trainer_admin_link(member_client, alice, enrolment, settings):
     settings.DASHBOARD_CACHE = True
     assert "Trainer admin" not in _text(member_client.get(_url("dashboard")))

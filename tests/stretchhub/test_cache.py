@@ -53,7 +53,7 @@ def _counted(calls: list, alias="default", tag=""):
         calls.append(1)
         return f"value {len(calls)}"
 
-    return versioned(version_key="version", key="entry", make=make, timeout=60, tag=tag, alias=alias)
+    return versioned(versions=["version"], key="entry", make=make, timeout=60, tag=tag, alias=alias)
 
 
 def test_it_keeps_a_versioned_value_until_the_version_is_renewed(locmem, db, django_capture_on_commit_callbacks):
