@@ -11,6 +11,7 @@ admin.site.index_title = "Stretches, programs and members"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("r/", include("programs.reminders.urls")),
     path("accounts/", include("accounts.urls")),

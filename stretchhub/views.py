@@ -1,7 +1,8 @@
 import time
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from .tasks import HEARTBEAT_KEY, heartbeat_cache
@@ -52,3 +53,8 @@ def healthz(request):
     results = {name: check() for name, check in checks.items()}
     healthy = all(ok for ok, _ in results.values())
     return JsonResponse({name: detail for name, (_, detail) in results.items()}, status=200 if healthy else 503)
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin, the API docs).
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -32,7 +32,7 @@ def test_it_takes_a_new_member_through_their_first_session(page, live_server, se
         "console",
         lambda m: m.type == "error" and "Failed to load resource" not in m.text and problems.append(m.text),
     )
-    page.on("response", lambda r: r.status >= 400 and "favicon" not in r.url and problems.append(f"{r.status} {r.url}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}"))
     page.on("pageerror", lambda error: problems.append(str(error)))
     settings.PLAYER_SPEED_PARAM = True
     settings.SITE_URL = live_server.url
