@@ -19,19 +19,15 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from stretchhub.cache import version_current
+
 from .models import BodyArea, Program, ProgramSession, SessionItem, Stretch
 
 GENERATION_KEY = "programs:catalogue-generation"
 
 
 def catalogue_generation() -> str:
-    generation = cache.get(GENERATION_KEY)
-    if generation is None:
-        # A cleared or restarted cache starts a new generation, so no entry
-        # built before it (here or in another process) can match.
-        cache.add(GENERATION_KEY, uuid.uuid4().hex, None)
-        generation = cache.get(GENERATION_KEY)
-    return generation
+    return version_current(GENERATION_KEY, alias="default")
 
 
 def _new_generation() -> None:

@@ -83,21 +83,27 @@ def versioned(
     """
     backend = caches[alias]
     found = backend.get_many([*versions, key])
-    current = []
-    for version_key in versions:
-        version = found.get(version_key)
-        if version is None:
-            # Never set, or lost with the cache: start a version no stored entry can have.
-            backend.add(version_key, uuid.uuid4().hex, None)
-            version = backend.get(version_key)
-        current.append(version)
-    stamp = (tuple(current), tag)
+    stamp = (tuple(_started(backend, v, found.get(v)) for v in versions), tag)
     entry = found.get(key)
     if entry is not None and entry[0] == stamp:
         return entry[1]
     value = make()
     backend.set(key, (stamp, value), timeout)
     return value
+
+
+def version_current(version_key: str, *, alias: str) -> str:
+    """The version under `version_key`, started if there is none yet."""
+    backend = caches[alias]
+    return _started(backend, version_key, backend.get(version_key))
+
+
+def _started(backend, version_key: str, version: str | None) -> str:
+    if version is None:
+        # Never set, or lost with the cache: start a version no stored entry can have.
+        backend.add(version_key, uuid.uuid4().hex, None)
+        version = backend.get(version_key)
+    return version
 
 
 def version_renew(version_key: str, *, alias: str) -> None:

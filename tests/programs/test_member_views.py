@@ -255,6 +255,20 @@ def test_today_from_the_cache_shows_a_trainers_edit_at_once(
     assert "Gentle hips, renamed" in _text(member_client.get(_url("dashboard")))
 
 
+def test_today_from_the_cache_never_shows_one_members_page_to_another(member_client, bob, enrolment, program, settings):
+    from django.test import Client
+
+    settings.DASHBOARD_CACHE = True
+    assert "Hello, Alice" in _text(member_client.get(_url("dashboard")))  # cached for alice
+    other = Client()
+    other.force_login(bob)
+
+    text = _text(other.get(_url("dashboard")))
+
+    assert "Hello, Bob" in text
+    assert "Hello, Alice" not in text and program.title not in text
+
+
 def test_today_from_the_cache_follows_the_trainer_admin_link(member_client, alice, enrolment, settings):
     settings.DASHBOARD_CACHE = True
     assert "Trainer admin" not in _text(member_client.get(_url("dashboard")))
