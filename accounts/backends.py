@@ -1,18 +1,12 @@
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
-from .cache import user_cached
 from .models import User
 from .selectors import user_for_login
 
 
 class EmailOrUsernameBackend(ModelBackend):
-    """Django's model backend, but the "username" a member types may also be their email address,
-    and the signed-in user of each request comes from the cache (accounts.cache)."""
-
-    def get_user(self, user_id):
-        user = user_cached(user_id=user_id)
-        return user if user is not None and self.user_can_authenticate(user) else None
+    """Django's model backend, but the "username" a member types may also be their email address."""
 
     def authenticate(
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs

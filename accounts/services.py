@@ -13,7 +13,6 @@ from programs.models import Completion, Enrolment
 from programs.reminders.services import reminder_schedule_refresh
 from programs.services import enrolment_leave
 
-from .cache import user_cache_forget
 from .emails import send_verification_email
 from .models import User
 from .selectors import user_current_enrolments
@@ -92,8 +91,9 @@ def user_send_verification(*, user: User) -> None:
     if user.email_verified_at is not None:
         raise AccountError("Your email address is already confirmed.")
     # cache.add is atomic: only one resend per interval gets through, which
-    # keeps the button from being used to flood an inbox.
-    if not cache.add(f"accounts:verify-resend:{user.pk}", True, RESEND_INTERVAL_SECONDS):
+    # keeps the button from being used to flood an inbox. With the cache down
+    # it answers None and the link goes out: a member waiting for it matters more.
+    if cache.add(f"accounts:verify-resend:{user.pk}", True, RESEND_INTERVAL_SECONDS) is False:
         raise AccountError("We sent you a link less than a minute ago. Check your inbox and spam folder.")
     send_verification_email(user=user)
 
@@ -110,7 +110,6 @@ def user_verify_email(*, token: str, now: dt.datetime | None = None) -> tuple[Us
     updated = User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(
         email_verified_at=now or timezone.now()
     )
-    user_cache_forget(user_id=user.pk)
     user.refresh_from_db(fields=["email_verified_at"])
     return user, bool(updated)
 
@@ -144,7 +143,6 @@ def user_update_settings(
 def user_password_reset_done(*, user: User, now: dt.datetime | None = None) -> None:
     """After a reset by email: the member proved they read that inbox, and knows the new password."""
     User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(email_verified_at=now or timezone.now())
-    user_cache_forget(user_id=user.pk)
     _axes_forget(user, attempts_only=True)
 
 

@@ -13,12 +13,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -92,40 +89,13 @@ def enrol(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Today ---------------------------------------------------------------------------------------
 
 
-# Stands in for the CSRF token in cached HTML; each response gets its own token.
-CSRF_PLACEHOLDER = "csrf-token-placeholder-5b1e0c"
-
-
-def _page_variant(request: HttpRequest) -> str:
-    """What a cached member page shows besides their enrolments: the header's name, links and zone."""
-    member = request.user
-    return f"{request.path}|{member.timezone}|{member.display_name}|{member.is_staff}"
-
-
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     member = request.user
     today = selectors.member_local_today(member)
-
-    def render_page() -> str:
-        data = selectors.member_dashboard(member=member, today=today)
-        context = {
-            "today": today,
-            "current": data.current,
-            "finished": data.finished,
-            "member_timezone": member.timezone,
-            "csrf_token": CSRF_PLACEHOLDER,
-        }
-        return render_to_string("programs/dashboard.html", context, request=request)
-
-    # The whole page is cached, but for a flash message (shown once, so never stored).
-    if messages.get_messages(request):
-        page = render_page()
-    else:
-        page = selectors.member_fragment(
-            member_id=member.pk, name="dashboard", today=today, variant=_page_variant(request), render=render_page
-        )
-    return HttpResponse(page.replace(CSRF_PLACEHOLDER, get_token(request)))
+    data = selectors.member_dashboard(member=member, today=today)
+    context = {"today": today, "current": data.current, "finished": data.finished, "member_timezone": member.timezone}
+    return render(request, "programs/dashboard.html", context)
 
 
 # --- Progress ------------------------------------------------------------------------------------
@@ -172,32 +142,15 @@ def _enrolment_context(request: HttpRequest, enrolment: Enrolment, **forms) -> d
     today = selectors.member_local_today(member)
     progress = selectors.enrolment_progress(enrolment=enrolment, today=today)
 
-    def render_progress() -> str:
-        titles = {s.session.pk: s.session.title for s in progress.slots}
-        done = [s.completion for s in progress.slots if s.done]
-        context = {
-            "enrolment": enrolment,
-            "today": today,
-            "p": progress,
-            "weeks": _calendar_weeks(progress.calendar),
-            "chart": pain_chart(done, tz=member.tzinfo, session_titles=titles),
-        }
-        return render_to_string("programs/_enrolment_progress.html", context)
-
-    # The stats, calendar, pain chart and session list: most of the page's rendering.
-    progress_html = selectors.member_fragment(
-        member_id=member.pk,
-        name=f"enrolment-{enrolment.pk}",
-        today=today,
-        variant=member.timezone,
-        render=render_progress,
-    )
+    titles = {s.session.pk: s.session.title for s in progress.slots}
+    done = [s.completion for s in progress.slots if s.done]
     context = {
         "enrolment": enrolment,
         "program": enrolment.program,
         "today": today,
         "p": progress,
-        "progress_html": mark_safe(progress_html),  # noqa: S308 - our own render
+        "weeks": _calendar_weeks(progress.calendar),
+        "chart": pain_chart(done, tz=member.tzinfo, session_titles=titles),
         "other_runs": selectors.member_other_runs(enrolment=enrolment),
         "reminder_form": forms.get("reminder_form")
         or ReminderForm(

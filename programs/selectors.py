@@ -6,13 +6,10 @@ Catalogue and program-structure selectors first; member selectors follow.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.core.cache import caches
 from django.db.models import (
     Count,
     Exists,
@@ -27,10 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from stretchhub.cache import version_renew, versioned
-
 from . import schedule
-from .catalogue import GENERATION_KEY
 from .models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
 
 # Seconds one slow repetition takes, for the "about N minutes" estimate.
@@ -293,26 +287,6 @@ def member_dashboard_enrolments(*, member, finished_limit: int = 5) -> Dashboard
     return Dashboard(current=current, finished=finished[:finished_limit])
 
 
-# A member's pages are mostly made of their own enrolments and ticks, so their
-# rendered HTML is kept in the cache for a few minutes, dropped by every
-# enrolment or tick change (services call member_dashboard_forget) and by every
-# catalogue change (programs.catalogue), and keyed by the member's local date.
-# Only with a cache every process shares (Redis): a per-process cache could not
-# be told about a tick another process handled. settings.DASHBOARD_CACHE forces it.
-DASHBOARD_CACHE_SECONDS = 300
-
-
-def _dashboard_cache_enabled() -> bool:
-    forced = getattr(settings, "DASHBOARD_CACHE", None)
-    if forced is not None:
-        return bool(forced)
-    return not caches["default"].__class__.__name__.startswith("LocMem")
-
-
-def _dashboard_version_key(member_id: int) -> str:
-    return f"programs:dashboard-version:{member_id}"
-
-
 @dataclass
 class DashboardData:
     current: list[EnrolmentProgress]
@@ -326,32 +300,6 @@ def member_dashboard(*, member, today: dt.date) -> DashboardData:
         current=[enrolment_progress(enrolment=e, today=today) for e in enrolments.current],
         finished=enrolments.finished,
     )
-
-
-def member_fragment(*, member_id: int, name: str, today: dt.date, variant: str, render: Callable[[], str]) -> str:
-    """HTML of a member's page made only from their enrolments, ticks and the catalogue (and `variant`), cached.
-
-    `variant` names whatever else the HTML depends on (timezone, the page path):
-    another variant is another entry. Nothing per request may be in the HTML
-    (forms' CSRF tokens, messages): the caller fills those in.
-    """
-    if not _dashboard_cache_enabled():
-        return render()
-    digest = hashlib.blake2s(variant.encode(), digest_size=12).hexdigest()
-    return versioned(
-        versions=[_dashboard_version_key(member_id), GENERATION_KEY],
-        key=f"programs:fragment:{member_id}:{name}:{digest}",
-        make=render,
-        timeout=DASHBOARD_CACHE_SECONDS,
-        tag=today.isoformat(),
-        alias="default",
-    )
-
-
-def member_dashboard_forget(*, member_id: int | None) -> None:
-    """Make the member's cached pages compute afresh."""
-    if member_id is not None and _dashboard_cache_enabled():
-        version_renew(_dashboard_version_key(member_id), alias="default")
 
 
 def member_other_runs(*, enrolment: Enrolment) -> list[Enrolment]:

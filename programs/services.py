@@ -14,7 +14,7 @@ from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from .models import Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
-from .selectors import member_dashboard_forget, member_local_today
+from .selectors import member_local_today
 
 # How far the start date of a new enrolment may lie from the member's today.
 START_DATE_MAX_DAYS_AGO = 14
@@ -36,15 +36,12 @@ class AlreadyEnrolled(EnrolmentError):
 
 
 def _refresh_reminders(enrolments: Iterable[Enrolment]) -> None:
-    """After every enrolment or tick change: the next reminder, and the member's cached dashboard."""
+    """After every enrolment or tick change: the next reminder."""
     # Imported when called: the reminders app imports the programs models and
     # selectors, and this keeps the import graph one-way at load time.
     from .reminders.services import reminder_schedule_refresh
 
-    enrolments = list(enrolments)
-    reminder_schedule_refresh(enrolments=enrolments)
-    for member_id in {e.member_id for e in enrolments}:
-        member_dashboard_forget(member_id=member_id)
+    reminder_schedule_refresh(enrolments=list(enrolments))
 
 
 def _lock(enrolment: Enrolment) -> None:

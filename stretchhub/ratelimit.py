@@ -1,16 +1,24 @@
 """Fixed-window rate limits in the shared cache, for the API's throttles and the account forms.
 
-One atomic counter per key and window (stretchhub.cache.window_count), so
-every gunicorn worker and container counts together at one cache round trip
-a hit. The price of fixed windows: a caller can spend a window's budget at its
-very end and the next one's at its start.
+One counter per key and window, so every gunicorn worker and container counts
+together. The price of fixed windows: a caller can spend a window's budget at
+its very end and the next one's at its start.
+
+The counters live only in the cache. When it is down the limits fail open —
+every hit is allowed and a warning is logged — because refusing every caller
+would turn a cache outage into a site outage, while a few unthrottled minutes
+cost nothing that the database does not guard anyway (the login lockout keeps
+its counts in the database).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
-from .cache import window_count
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -21,11 +29,25 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(number), _PERIODS[period[0]]
 
 
+def _window_count(key: str, timeout: int) -> int | None:
+    """Add one to the counter `key` (created for `timeout` seconds); None when the cache cannot count."""
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:
+        # The key expired (or the cache lost it) between add and incr: this hit opens a new window.
+        return 1 if cache.add(key, 1, timeout) else None
+
+
 def rate_limit_hit(key: str, rate: str) -> float | None:
     """Count one hit on `key` against `rate`: None while within it, else the seconds until it allows again."""
     limit, duration = parse_rate(rate)
     now = time.time()
     window = int(now // duration)
-    if window_count(f"{key}:{window}", duration + 1) <= limit:
+    count = _window_count(f"{key}:{window}", duration + 1)
+    if count is None:
+        logger.warning("Rate limit %s not counted: the cache is unavailable; allowing the request.", key)
+        return None
+    if count <= limit:
         return None
     return (window + 1) * duration - now

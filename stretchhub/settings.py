@@ -133,42 +133,39 @@ STORAGES = {
 # but has no collected files, so it serves from the source folders like `make run`.
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
-# Shared cache: API throttles (and anything else cached) must agree across
-# every gunicorn worker and container, so production points REDIS_URL at Redis.
-# Without it (make run, the SQLite test run) one process is all there is.
+# The cache holds nothing the database does not: rate-limit counters, beat's
+# heartbeat and entries keyed by the data they show (docs/caching.md). Losing
+# it loses nothing, so a Redis outage only slows pages down: django-redis
+# answers a miss instead of raising and logs the error. Production shares one
+# Redis between every process so throttles count together; a process without
+# REDIS_URL (make run, the SQLite test run) keeps its own.
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
+if not DEBUG and not REDIS_URL:
+    raise ImproperlyConfigured("Set REDIS_URL (the cache Redis) when DJANGO_DEBUG is off.")
 if REDIS_URL:
     _redis_cache = {
-        # Django's backend, but one redis-py client per pool instead of one per call.
-        "BACKEND": "stretchhub.cache.RedisCache",
+        "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "stretchhub",
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1, "IGNORE_EXCEPTIONS": True},
     }
-    CACHES = {"default": _redis_cache, "heartbeat": _redis_cache, "sessions": _redis_cache}
+    CACHES = {"default": _redis_cache, "heartbeat": _redis_cache}
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        # Beat's heartbeat is written by the worker and read by web, and a
-        # logout in one web process must end the session in all: without
+        # Beat's heartbeat is written by the worker and read by web: without
         # Redis they share only the disk.
         "heartbeat": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": VAR_DIR / "heartbeat",
         },
-        "sessions": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": VAR_DIR / "sessions",
-            "OPTIONS": {"MAX_ENTRIES": 10_000},
-        },
     }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "stretchhub.cache"
 
-# Sessions live in the database (a Redis restart logs nobody out), read through
-# a cache that every web process shares, so a signed-in page costs no query for
-# its session and a logout ends the session everywhere at once. Pages cost the
-# same queries with or without Redis. django-axes keeps its counts in the database.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-SESSION_CACHE_ALIAS = "sessions"
+# Sessions live in the database only: a Redis restart logs nobody out, and a
+# logout ends the session in every process at once.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # HTTPS. TLS ends at the proxy in front of gunicorn, which must set (and strip
 # any client-sent) X-Forwarded-Proto. Every switch defaults to on in production.

@@ -80,7 +80,6 @@ def test_it_leaves_out_other_members_data(client, alice, bob):
 
 def test_it_costs_the_same_queries_whatever_the_history(client, alice):
     client.force_login(alice)
-    client.get(EXPORT)  # the first page after logging in also reads the user
     _history(alice, programs=1, completions_each=1)
     with CaptureQueriesContext(connection) as small:
         client.get(EXPORT)
@@ -91,5 +90,5 @@ def test_it_costs_the_same_queries_whatever_the_history(client, alice):
 
     data = json.loads(response.content)
     assert sum(len(e["completions"]) for e in data["enrolments"]) == 1 + 3 * 14
-    # Enrolments with their programs, completions with their sessions (session and user are cached).
-    assert len(large) == len(small) <= 2
+    # The session, the user, enrolments with their programs, completions with their sessions.
+    assert len(large) == len(small) <= 4

@@ -179,31 +179,7 @@ def test_today_offers_resume_for_a_paused_enrolment(member_client, enrolment):
     assert _url("enrolment_resume", pk=enrolment.pk) in text
 
 
-def test_today_is_served_from_the_cache_until_something_changes(
-    member_client, enrolment, program, django_assert_num_queries, settings
-):
-    settings.DASHBOARD_CACHE = True
-    member_client.get(_url("dashboard"))
-    with django_assert_num_queries(0):  # the session, the user and the page are all cached
-        assert "Start today's session" in _text(member_client.get(_url("dashboard")))
-    services.completion_record(enrolment=enrolment, program_session=_sessions(program)[0])
-    assert "Done today" in _text(member_client.get(_url("dashboard")))
-
-
-def test_today_is_not_cached_with_a_per_process_cache(member_client, enrolment, program, django_assert_num_queries):
-    # The test settings' cache is per process (locmem) unless REDIS_URL is set.
-    from django.conf import settings
-
-    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
-        pytest.skip("a shared cache is configured")
-    member_client.get(_url("dashboard"))
-    # The member's enrolments, then sessions and ticks of the current ones (session and user are cached).
-    with django_assert_num_queries(3):
-        member_client.get(_url("dashboard"))
-
-
 def test_today_is_recomputed_on_the_members_next_day(member_client, enrolment, time_machine, settings):
-    settings.DASHBOARD_CACHE = True
     member_client.get(_url("dashboard"))
     time_machine.move_to(NOW + dt.timedelta(days=1), tick=False)
     text = _text(member_client.get(_url("dashboard")))
@@ -211,18 +187,17 @@ def test_today_is_recomputed_on_the_members_next_day(member_client, enrolment, t
     assert "To catch up (1)" in text
 
 
-def test_today_from_the_cache_gives_each_response_a_working_csrf_token(alice, enrolment, settings):
+def test_today_gives_each_response_a_working_csrf_token(alice, enrolment, settings):
     from django.test import Client
 
-    settings.DASHBOARD_CACHE = True
     services.enrolment_pause(enrolment=enrolment)
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
     client.get(_url("dashboard"))
-    text = _text(client.get(_url("dashboard")))  # the cached HTML
+    text = _text(client.get(_url("dashboard")))
     assert "placeholder" not in text
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', text)
-    assert len(tokens) == 2  # resume (cached part) and log out (page)
+    assert len(tokens) == 2  # resume and log out
     resume = _url("enrolment_resume", pk=enrolment.pk)
     assert client.post(resume, {"next": _url("dashboard")}).status_code == 403
     response = client.post(resume, {"csrfmiddlewaretoken": tokens[0], "next": _url("dashboard")})
@@ -231,9 +206,8 @@ def test_today_from_the_cache_gives_each_response_a_working_csrf_token(alice, en
     assert enrolment.status == Enrolment.Status.ACTIVE
 
 
-def test_today_from_the_cache_shows_a_flash_message_once(member_client, enrolment, settings):
-    settings.DASHBOARD_CACHE = True
-    member_client.get(_url("dashboard"))  # cached before the message exists
+def test_today_shows_a_flash_message_once(member_client, enrolment, settings):
+    member_client.get(_url("dashboard"))
     response = member_client.post(_url("enrolment_pause", pk=enrolment.pk), {"next": _url("dashboard")}, follow=True)
     assert "Loose back is paused" in _text(response)
     assert "Paused since" in _text(response)
@@ -242,10 +216,9 @@ def test_today_from_the_cache_shows_a_flash_message_once(member_client, enrolmen
     assert "Paused since" in text
 
 
-def test_today_from_the_cache_shows_a_trainers_edit_at_once(
+def test_today_shows_a_trainers_edit_at_once(
     member_client, enrolment, program, settings, django_capture_on_commit_callbacks
 ):
-    settings.DASHBOARD_CACHE = True
     first = _sessions(program)[0]
     assert first.title in _text(member_client.get(_url("dashboard")))
     with django_capture_on_commit_callbacks(execute=True):
@@ -255,11 +228,10 @@ def test_today_from_the_cache_shows_a_trainers_edit_at_once(
     assert "Gentle hips, renamed" in _text(member_client.get(_url("dashboard")))
 
 
-def test_today_from_the_cache_never_shows_one_members_page_to_another(member_client, bob, enrolment, program, settings):
+def test_today_never_shows_one_members_page_to_another(member_client, bob, enrolment, program, settings):
     from django.test import Client
 
-    settings.DASHBOARD_CACHE = True
-    assert "Hello, Alice" in _text(member_client.get(_url("dashboard")))  # cached for alice
+    assert "Hello, Alice" in _text(member_client.get(_url("dashboard")))
     other = Client()
     other.force_login(bob)
 
@@ -269,18 +241,16 @@ def test_today_from_the_cache_never_shows_one_members_page_to_another(member_cli
     assert "Hello, Alice" not in text and program.title not in text
 
 
-def test_today_from_the_cache_follows_the_trainer_admin_link(member_client, alice, enrolment, settings):
-    settings.DASHBOARD_CACHE = True
+def test_today_follows_the_trainer_admin_link(member_client, alice, enrolment, settings):
     assert "Trainer admin" not in _text(member_client.get(_url("dashboard")))
     alice.is_staff = True
     alice.save(update_fields=["is_staff"])
     assert "Trainer admin" in _text(member_client.get(_url("dashboard")))
 
 
-def test_today_from_the_cache_follows_a_new_timezone_and_display_name(
+def test_today_follows_a_new_timezone_and_display_name(
     member_client, alice, enrolment, program, settings
 ):
-    settings.DASHBOARD_CACHE = True
     services.completion_record(enrolment=enrolment, program_session=_sessions(program)[0])
     assert "Ticked off at 12:00" in _text(member_client.get(_url("dashboard")))  # Berlin
     # Written directly, as an admin would: no service tells the dashboard about it.
@@ -456,14 +426,13 @@ def test_the_progress_page_shows_counts_adherence_streaks_calendar_and_pain(memb
     assert "Pain scores as a table" in text
 
 
-def test_the_progress_page_from_the_cache_follows_ticks_pauses_and_the_next_day(
+def test_the_progress_page_follows_ticks_pauses_and_the_next_day(
     member_client, enrolment, program, settings, time_machine
 ):
-    settings.DASHBOARD_CACHE = True
     url = _url("enrolment", pk=enrolment.pk)
     first = _sessions(program)[0]
     assert '0<span class="stat__of">/6</span>' in _text(member_client.get(url))
-    assert '0<span class="stat__of">/6</span>' in _text(member_client.get(url))  # from the cache
+    assert '0<span class="stat__of">/6</span>' in _text(member_client.get(url))
     services.completion_record(enrolment=enrolment, program_session=first, pain_before=4, pain_after=2)
     text = _text(member_client.get(url))
     assert '1<span class="stat__of">/6</span>' in text
@@ -584,8 +553,8 @@ def _history(member, *, long: bool):
 @pytest.mark.parametrize("long", [False, True])
 def test_today_costs_the_same_queries_whatever_the_history(member_client, alice, django_assert_num_queries, long):
     _history(alice, long=long)
-    # The user (the session is cached), the member's enrolments, then sessions and ticks of the current ones.
-    with django_assert_num_queries(4):
+    # The session, the user, the member's enrolments, then sessions and ticks of the current ones.
+    with django_assert_num_queries(5):
         response = member_client.get(_url("dashboard"))
     assert response.status_code == 200
 
@@ -593,7 +562,7 @@ def test_today_costs_the_same_queries_whatever_the_history(member_client, alice,
 @pytest.mark.parametrize("long", [False, True])
 def test_progress_costs_the_same_queries_whatever_the_history(member_client, alice, django_assert_num_queries, long):
     current = _history(alice, long=long)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = member_client.get(_url("enrolment", pk=current.pk))
     assert response.status_code == 200
     assert ("33" if long else "1") + '<span class="stat__of">/36</span>' in _text(response)
@@ -602,5 +571,5 @@ def test_progress_costs_the_same_queries_whatever_the_history(member_client, ali
 def test_the_session_page_has_a_fixed_query_count(member_client, alice, django_assert_num_queries):
     current = _history(alice, long=True)
     session = _sessions(current.program)[-1]
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         assert member_client.get(_session_url(current, session)).status_code == 200
