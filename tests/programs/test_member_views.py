@@ -179,7 +179,7 @@ def test_today_offers_resume_for_a_paused_enrolment(member_client, enrolment):
     assert _url("enrolment_resume", pk=enrolment.pk) in text
 
 
-def test_today_is_recomputed_on_the_members_next_day(member_client, enrolment, time_machine, settings):
+def test_today_is_recomputed_on_the_members_next_day(member_client, enrolment, time_machine):
     member_client.get(_url("dashboard"))
     time_machine.move_to(NOW + dt.timedelta(days=1), tick=False)
     text = _text(member_client.get(_url("dashboard")))
@@ -187,7 +187,7 @@ def test_today_is_recomputed_on_the_members_next_day(member_client, enrolment, t
     assert "To catch up (1)" in text
 
 
-def test_today_gives_each_response_a_working_csrf_token(alice, enrolment, settings):
+def test_today_gives_each_response_a_working_csrf_token(alice, enrolment):
     from django.test import Client
 
     services.enrolment_pause(enrolment=enrolment)
@@ -206,7 +206,7 @@ def test_today_gives_each_response_a_working_csrf_token(alice, enrolment, settin
     assert enrolment.status == Enrolment.Status.ACTIVE
 
 
-def test_today_shows_a_flash_message_once(member_client, enrolment, settings):
+def test_today_shows_a_flash_message_once(member_client, enrolment):
     member_client.get(_url("dashboard"))
     response = member_client.post(_url("enrolment_pause", pk=enrolment.pk), {"next": _url("dashboard")}, follow=True)
     assert "Loose back is paused" in _text(response)
@@ -216,9 +216,7 @@ def test_today_shows_a_flash_message_once(member_client, enrolment, settings):
     assert "Paused since" in text
 
 
-def test_today_shows_a_trainers_edit_at_once(
-    member_client, enrolment, program, settings, django_capture_on_commit_callbacks
-):
+def test_today_shows_a_trainers_edit_at_once(member_client, enrolment, program, django_capture_on_commit_callbacks):
     first = _sessions(program)[0]
     assert first.title in _text(member_client.get(_url("dashboard")))
     with django_capture_on_commit_callbacks(execute=True):
@@ -228,7 +226,7 @@ def test_today_shows_a_trainers_edit_at_once(
     assert "Gentle hips, renamed" in _text(member_client.get(_url("dashboard")))
 
 
-def test_today_never_shows_one_members_page_to_another(member_client, bob, enrolment, program, settings):
+def test_today_never_shows_one_members_page_to_another(member_client, bob, enrolment, program):
     from django.test import Client
 
     assert "Hello, Alice" in _text(member_client.get(_url("dashboard")))
@@ -241,16 +239,14 @@ def test_today_never_shows_one_members_page_to_another(member_client, bob, enrol
     assert "Hello, Alice" not in text and program.title not in text
 
 
-def test_today_follows_the_trainer_admin_link(member_client, alice, enrolment, settings):
+def test_today_follows_the_trainer_admin_link(member_client, alice, enrolment):
     assert "Trainer admin" not in _text(member_client.get(_url("dashboard")))
     alice.is_staff = True
     alice.save(update_fields=["is_staff"])
     assert "Trainer admin" in _text(member_client.get(_url("dashboard")))
 
 
-def test_today_follows_a_new_timezone_and_display_name(
-    member_client, alice, enrolment, program, settings
-):
+def test_today_follows_a_new_timezone_and_display_name(member_client, alice, enrolment, program):
     services.completion_record(enrolment=enrolment, program_session=_sessions(program)[0])
     assert "Ticked off at 12:00" in _text(member_client.get(_url("dashboard")))  # Berlin
     # Written directly, as an admin would: no service tells the dashboard about it.
