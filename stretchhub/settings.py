@@ -292,6 +292,10 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # Beat's proof of life for /healthz?full=1 (stretchhub/tasks.py).
 CELERY_IMPORTS = ["stretchhub.tasks"]
 CELERY_BEAT_SCHEDULE["beat-heartbeat"] = {"task": "stretchhub.tasks.beat_heartbeat_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["sessions-clear-expired"] = {
+    "task": "stretchhub.tasks.sessions_clear_expired_task",
+    "schedule": crontab(minute=17, hour=3),
+}
 # Reminders: on the minute (UTC) so one due at 08:00 local leaves seconds later.
 # A dispatch not started within 55 s is dropped: the next one covers it.
 CELERY_BEAT_SCHEDULE["reminders-dispatch"] = {

@@ -137,3 +137,19 @@ def test_it_is_healthy_once_a_real_worker_ran_the_heartbeat(client, worker_queue
     response = client.get("/healthz?full=1")
     assert response.status_code == 200, response.json()
     assert response.json()["beat"].startswith("ok")
+
+
+def test_it_clears_expired_sessions_and_keeps_live_ones(db):
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
+    from stretchhub.tasks import sessions_clear_expired_task
+
+    live, old = SessionStore(), SessionStore()
+    live.create()
+    old.set_expiry(-1)
+    old.create()
+
+    sessions_clear_expired_task()
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]
