@@ -7,7 +7,7 @@ version, now and once committed, so a password change, a deactivation or a new
 time zone counts from the next request. `QuerySet.update()` sends no signal:
 the services that update users that way call user_cache_forget, and entries
 expire after CACHE_SECONDS in any case. These receivers only drop a cache;
-they hold no business rule (STYLE.md §3).
+they hold no business rule (those live in the services).
 
 The cache is settings.SESSION_CACHE_ALIAS, which every process shares (Redis,
 or a folder without it), so a change made in one process is seen by all.

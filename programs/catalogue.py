@@ -7,7 +7,7 @@ area — through the admin, its inlines, drag-and-drop reordering, a service or
 seed_demo — renews it once committed. Catalogue edits are rare, so dropping
 every entry at once costs nothing worth the bookkeeping of finding which
 programs a stretch belongs to. These receivers only drop caches; they hold no
-business rule (STYLE.md §3). Bulk `QuerySet.update()` bypasses signals, so
+business rule (those live in the services). Bulk `QuerySet.update()` bypasses signals, so
 the entries also expire.
 """
 
