@@ -11,10 +11,11 @@ ENV DJANGO_DEBUG=0 \
 
 WORKDIR /app
 
-# The same pinned requirements.txt as `make`; copied alone so code changes do
-# not reinstall dependencies.
+# Only the runtime lock (requirements.txt): no test or dev tools in the image.
+# Every file must match its hash; the lock is complete, so --no-deps lets no
+# unpinned package in. Copied alone so code changes do not reinstall it.
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+RUN pip install --require-hashes --no-deps -r requirements.txt
 
 COPY . .
 

@@ -102,7 +102,7 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
 @never_cache
 def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     # GET only shows a button; POST verifies. Mail scanners and link previews
-    # follow GET links, and a GET must never change state (STYLE.md, Email).
+    # follow GET links, so a GET must never change state.
     if request.method == "POST":
         try:
             user, changed = services.user_verify_email(token=token)

@@ -2,7 +2,7 @@
 
 No database access here. The web pages, the API, the reminders and the
 trainer's view all call these functions, so their numbers never differ.
-Rules: PRODUCT.md, "Schedule rules".
+Rules: docs/schedule.md and docs/streaks-and-adherence.md.
 """
 
 from __future__ import annotations

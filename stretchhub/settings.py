@@ -1,4 +1,4 @@
-"""StretchHub settings, read once from the environment (see PRODUCT.md, Contract)."""
+"""StretchHub settings, read once from the environment (the variables: README, "Configuration")."""
 
 import datetime as dt
 from pathlib import Path

@@ -1,6 +1,6 @@
 """Pure due-time maths for reminder emails: no database access.
 
-Rule (PRODUCT.md, Schedule rules): a reminder goes out on each local date that
+Rule (docs/reminders.md): a reminder goes out on each local date that
 has a due session not yet done, at the enrolment's reminder time in the
 member's timezone. A wall time that does not exist that day (DST gap) is sent at
 the first instant after it; one that happens twice (DST fold) is sent once, at

@@ -481,7 +481,7 @@ def _claim(delivery_ids: Sequence[int], *, token: dt.datetime, claim: dt.datetim
     # (_Outcome.sent) commits — a few milliseconds per message — the row is still
     # claimed and, after CLAIM_TIMEOUT, the dispatcher queues it again: that
     # member gets a second email. The alternative, marking SENT before sending,
-    # turns the same crash into a silently lost email, which the issue forbids;
+    # turns the same crash into a silently lost email, the worse failure (docs/reminders.md);
     # a message the server did not accept (a crash mid-DATA) is not delivered
     # and is correctly sent again. CLAIM_TIMEOUT is longer than the task's hard
     # time limit, so a sender that is merely slow has been killed by then and

@@ -1,4 +1,4 @@
-"""Security checks that must keep holding as pages are added (issue 6)."""
+"""Security checks that must keep holding as pages are added."""
 
 import base64
 import hashlib
