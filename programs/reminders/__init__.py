@@ -1,1 +1,1 @@
-"""Reminder emails: due-time maths, dispatch and delivery (issue 4)."""
+"""Reminder emails: due-time maths, dispatch and delivery."""

@@ -17,9 +17,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from programs import schedule
-from programs.models import Completion, Enrolment, ProgramSession, ReminderDelivery
+from programs.models import Completion, Enrolment, ProgramSession
 
 from . import due
+from .models import ReminderDelivery
 
 log = logging.getLogger(__name__)
 
