@@ -129,6 +129,12 @@ def next_reminders(enrolments: Sequence[Enrolment], *, now: dt.datetime) -> dict
     return result
 
 
+def member_reminders_refresh(*, member) -> None:
+    """After a member's timezone or reminder settings change: each current enrolment's next reminder moves (or goes)."""
+    current = Enrolment.objects.filter(member=member, status__in=Enrolment.CURRENT_STATUSES)
+    reminder_schedule_refresh(enrolments=list(current.only("pk")))
+
+
 def reminder_schedule_refresh(*, enrolments: Iterable[Enrolment], now: dt.datetime | None = None) -> None:
     """Recompute and store Enrolment.next_reminder_at for these enrolments.
 
