@@ -9,6 +9,8 @@ they were then, migrates forward and reads the same rows through today's models.
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -124,6 +126,22 @@ def test_it_deletes_deliveries_with_their_enrolment_after_the_move(old_apps):
 
     Enrolment.objects.filter(pk=enrolment.pk).delete()
     assert not ReminderDelivery.objects.exists()
+
+
+def test_it_keeps_permissions_granted_on_reminder_deliveries(old_apps):
+    OldContentType = old_apps.get_model("contenttypes", "ContentType")
+    Permission = old_apps.get_model("auth", "Permission")
+    old_type = OldContentType.objects.get(app_label="programs", model="reminderdelivery")
+    group = old_apps.get_model("auth", "Group").objects.create(name="Support")
+    group.permissions.add(Permission.objects.get(content_type=old_type, codename="view_reminderdelivery"))
+
+    _migrate_to_latest()
+    ContentType.objects.clear_cache()
+
+    assert ContentType.objects.get_for_model(ReminderDelivery).pk == old_type.pk
+    granted = Group.objects.get(name="Support").permissions.get()
+    assert (granted.content_type.app_label, granted.codename) == ("reminders", "view_reminderdelivery")
+    assert not ContentType.objects.filter(app_label="programs", model="reminderdelivery").exists()
 
 
 def test_it_keeps_idempotency_records(old_apps):

@@ -4,10 +4,27 @@ The model first takes over the programs table as it is (state only); then the
 table and its index are renamed to this app's default names. programs 0004
 drops the model from its own state. Nothing is copied, so no row is lost, the
 foreign key to programs.Enrolment is untouched, and every step runs backwards.
+Its content type moves too, so permissions granted on the model stay granted.
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
+
+
+def _move_content_type(apps, from_app: str, to_app: str) -> None:
+    # Permissions, group grants and admin history point at the content type:
+    # moving it keeps them, instead of leaving them on a stale one.
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    if not ContentType.objects.filter(app_label=to_app, model="reminderdelivery").exists():
+        ContentType.objects.filter(app_label=from_app, model="reminderdelivery").update(app_label=to_app)
+
+
+def content_type_forwards(apps, schema_editor):
+    _move_content_type(apps, "programs", "reminders")
+
+
+def content_type_backwards(apps, schema_editor):
+    _move_content_type(apps, "reminders", "programs")
 
 
 class Migration(migrations.Migration):
@@ -15,6 +32,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("programs", "0003_prescription_check_rejects_neither"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
@@ -73,4 +91,5 @@ class Migration(migrations.Migration):
             new_name="reminders_r_status_c1a991_idx",
             old_name="programs_re_status_599c39_idx",
         ),
+        migrations.RunPython(content_type_forwards, content_type_backwards),
     ]
