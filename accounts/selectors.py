@@ -2,9 +2,7 @@ import datetime as dt
 from functools import cache
 from typing import Any
 
-from django.db.models import Prefetch, Q
-
-from programs.models import Completion, Enrolment
+from django.db.models import Q
 
 from .models import User
 from .validators import available_timezones
@@ -61,27 +59,17 @@ def user_for_login(identifier: str) -> User | None:
     return None
 
 
-def user_current_enrolments(*, user: User):
-    return Enrolment.objects.filter(member=user, status__in=Enrolment.CURRENT_STATUSES)
-
-
 def _iso(value: dt.date | dt.datetime | dt.time | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
 def user_data_export(*, user: User) -> dict[str, Any]:
     """Everything we hold about a member, for "download my data". Two queries whatever the history."""
-    enrolments = (
-        Enrolment.objects.filter(member=user)
-        .select_related("program")
-        .prefetch_related(
-            Prefetch(
-                "completions",
-                queryset=Completion.objects.select_related("program_session").order_by("completed_at", "pk"),
-            )
-        )
-        .order_by("created_at", "pk")
-    )
+    # Imported here: accounts sits below programs and imports nothing from it
+    # at module level (tests/stretchhub/test_boundaries.py). Export, deletion and
+    # the reminder settings are the account operations that reach into programs.
+    from programs.selectors import member_history_export
+
     return {
         "format": "stretchhub-member-export",
         "version": 1,
@@ -96,32 +84,5 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             "date_joined": _iso(user.date_joined),
             "last_login": _iso(user.last_login),
         },
-        "enrolments": [
-            {
-                "program": {"title": e.program.title, "slug": e.program.slug},
-                "status": e.status,
-                "start_date": _iso(e.start_date),
-                "reminder_time": _iso(e.reminder_time),
-                "reminders_enabled": e.reminders_enabled,
-                "paused_on": _iso(e.paused_on),
-                "pauses": e.pauses,
-                "created_at": _iso(e.created_at),
-                "ended_at": _iso(e.ended_at),
-                "completions": [
-                    {
-                        "session": {
-                            "week": c.program_session.week,
-                            "day": c.program_session.day,
-                            "title": c.program_session.title,
-                        },
-                        "completed_at": _iso(c.completed_at),
-                        "pain_before": c.pain_before,
-                        "pain_after": c.pain_after,
-                        "note": c.note,
-                    }
-                    for c in e.completions.all()
-                ],
-            }
-            for e in enrolments
-        ],
+        "enrolments": member_history_export(member=user),
     }

@@ -9,13 +9,8 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from programs.models import Completion, Enrolment
-from programs.reminders.services import reminder_schedule_refresh
-from programs.services import enrolment_leave
-
 from .emails import send_verification_email
 from .models import User
-from .selectors import user_current_enrolments
 from .tokens import VerificationError, user_from_verification_token
 
 RESEND_INTERVAL_SECONDS = 60
@@ -131,12 +126,17 @@ def user_update_settings(
     user.timezone = timezone_name
     user.default_reminder_time = default_reminder_time
     user.email_reminders = email_reminders
+    # Imported here: accounts sits below programs and imports nothing from it at
+    # module level (tests/stretchhub/test_boundaries.py); a member's settings,
+    # deletion and export are the account operations that reach into programs.
+    from programs.reminders.services import member_reminders_refresh
+
     with transaction.atomic():
         user.save(update_fields=["display_name", "timezone", "default_reminder_time", "email_reminders"])
         if schedule_changed:
             # Reminders fall at a local time: a new timezone or the master switch
             # moves (or cancels) every current enrolment's next reminder.
-            reminder_schedule_refresh(enrolments=list(user_current_enrolments(user=user).only("pk")))
+            member_reminders_refresh(member=user)
     return user
 
 
@@ -156,18 +156,11 @@ def _axes_forget(user: User, *, attempts_only: bool = False) -> None:
 
 
 def user_delete_account(*, user: User) -> None:
-    """Delete the member and their personal data; keep their anonymous history.
+    """Delete the member and their personal data; keep their anonymous history (programs.services)."""
+    from programs.services import member_history_anonymise  # see user_update_settings
 
-    Enrolments and completions stay (Enrolment.member becomes NULL) so trainers'
-    adherence and pain figures do not change; notes are free text and go. Current
-    enrolments are left first, through the enrolment service, so an open pause is
-    closed the same way as when a member leaves a program.
-    """
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
-        for enrolment in list(user_current_enrolments(user=user).select_related("member")):
-            enrolment_leave(enrolment=enrolment)
-        Enrolment.objects.filter(member=user).update(reminders_enabled=False, next_reminder_at=None)
-        Completion.objects.filter(enrolment__member=user).exclude(note="").update(note="")
+        member_history_anonymise(member=user)
         _axes_forget(user)
         user.delete()

@@ -248,8 +248,9 @@ def seed(count: int, due_at: dt.datetime) -> None:
 
 def prebuilt_messages(variants: int) -> list[bytes]:
     """Real reminder emails (rendered by emails.py for real enrolments), as bytes."""
-    from programs.models import Enrolment, ReminderDelivery
+    from programs.models import Enrolment
     from programs.reminders import emails
+    from programs.reminders.models import ReminderDelivery
     from programs.reminders.services import enrolment_schedules
 
     enrolments = list(Enrolment.objects.select_related("member", "program").order_by("pk")[:variants])
@@ -328,7 +329,7 @@ def stop_worker(process: subprocess.Popen) -> None:
 
 
 def end_to_end(sink: SinkProcess, count: int, queue: str) -> tuple[float, float]:
-    from programs.models import ReminderDelivery
+    from programs.reminders.models import ReminderDelivery
     from programs.reminders.services import reminder_dispatch
     from programs.reminders.tasks import reminder_send_batch_task
 

@@ -149,6 +149,21 @@ def enrolment_leave(*, enrolment: Enrolment) -> Enrolment:
         return _end(enrolment, status=Enrolment.Status.LEFT)
 
 
+def member_history_anonymise(*, member) -> None:
+    """Before a member's account is deleted: keep their history, without them in it.
+
+    Enrolments and completions stay (Enrolment.member becomes NULL with the
+    account) so trainers' adherence and pain figures do not change; notes are
+    free text and go. Current enrolments are left through enrolment_leave, so an
+    open pause is closed the same way as when a member leaves a program.
+    """
+    current = Enrolment.objects.filter(member=member, status__in=Enrolment.CURRENT_STATUSES)
+    for enrolment in list(current.select_related("member")):
+        enrolment_leave(enrolment=enrolment)
+    Enrolment.objects.filter(member=member).update(reminders_enabled=False, next_reminder_at=None)
+    Completion.objects.filter(enrolment__member=member).exclude(note="").update(note="")
+
+
 def enrolment_finish(*, enrolment: Enrolment) -> Enrolment:
     """Finish early: the enrolment counts as completed with the sessions done so far."""
     with transaction.atomic():

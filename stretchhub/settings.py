@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "accounts",
+    "stretchhub.api",
     "programs",
     "programs.reminders",
     "axes",
@@ -305,23 +306,24 @@ CELERY_BEAT_SCHEDULE["reminders-dispatch"] = {
 }
 
 # API Idempotency-Keys are remembered 24 hours; older records are deleted hourly.
-CELERY_IMPORTS.append("accounts.idempotency")
+CELERY_IMPORTS.append("stretchhub.api.idempotency")
 CELERY_BEAT_SCHEDULE["idempotency-records-prune"] = {
-    "task": "accounts.idempotency.idempotency_records_prune_task",
+    "task": "stretchhub.api.idempotency.idempotency_records_prune_task",
     "schedule": 3600.0,
     "options": {"expires": 3000},
 }
 
-# The API (programs/api, accounts/api): JSON only, strict pagination, per-caller throttles.
+# The API (plumbing in stretchhub/api, views in programs/api and accounts/api): JSON only, strict pagination,
+# per-caller throttles.
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "programs.api.schema.StretchHubAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "stretchhub.api.schema.StretchHubAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.MemberTokenAuthentication",
-        "accounts.authentication.PartnerKeyAuthentication",
+        "stretchhub.api.authentication.MemberTokenAuthentication",
+        "stretchhub.api.authentication.PartnerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["programs.api.permissions.IsMember"],
-    "DEFAULT_THROTTLE_CLASSES": ["programs.api.throttling.CallerRateThrottle"],
+    "DEFAULT_PERMISSION_CLASSES": ["stretchhub.api.permissions.IsMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["stretchhub.api.throttling.CallerRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_THROTTLE_ANON", "120/min"),
         "member": env_str("API_THROTTLE_MEMBER", "600/min"),
@@ -330,11 +332,11 @@ REST_FRAMEWORK = {
         "token": env_str("API_THROTTLE_TOKEN", "10/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
-    "DEFAULT_PAGINATION_CLASS": "programs.api.pagination.StrictLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "stretchhub.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "programs.api.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "stretchhub.api.exceptions.api_exception_handler",
     "UNICODE_JSON": True,
 }
 
@@ -359,7 +361,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "programs.api.schema.strict_request_bodies",
+        "stretchhub.api.schema.strict_request_bodies",
     ],
 }
 

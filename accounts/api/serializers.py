@@ -5,7 +5,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.models import User
-from programs.api.fields import LocalTimeField, StrictInputSerializer, TextField, TimezoneField
+from stretchhub.api.fields import LocalTimeField, StrictInputSerializer, TextField, TimezoneField
 
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:@+-]{1,100}$"
 

@@ -7,9 +7,9 @@ import secrets
 
 from django.db import IntegrityError, transaction
 
-from accounts.authentication import token_digest
 from accounts.models import APIToken, Partner, User, new_calendar_token
 from accounts.services import normalize_email, user_update_settings
+from stretchhub.api.authentication import token_digest
 
 
 class PartnerMemberConflict(Exception):

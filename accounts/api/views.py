@@ -13,15 +13,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from accounts.authentication import MemberTokenAuthentication
-from accounts.idempotency import IdempotentMixin
 from accounts.models import APIToken, User
 from accounts.services import user_update_settings
-from programs.api.exceptions import Conflict
-from programs.api.permissions import IsMember, IsPartner
-from programs.api.serializers import EmptySerializer
-from programs.api.throttling import CallerRateThrottle, TokenRateThrottle
-from programs.api.views import ID_REGEX, MEMBER_AUTHENTICATION, PARTNER_AUTHENTICATION
+from stretchhub.api.authentication import MEMBER_AUTHENTICATION, PARTNER_AUTHENTICATION, MemberTokenAuthentication
+from stretchhub.api.exceptions import Conflict
+from stretchhub.api.fields import ID_REGEX, EmptySerializer
+from stretchhub.api.idempotency import IdempotentMixin
+from stretchhub.api.permissions import IsMember, IsPartner
+from stretchhub.api.throttling import CallerRateThrottle, TokenRateThrottle
 
 from . import serializers as s
 from . import services

@@ -8,8 +8,7 @@ from rest_framework import serializers
 from programs import schedule, selectors, services
 from programs.models import BodyArea, Completion, Enrolment, Program, SessionItem, Stretch
 from programs.services import NOTE_MAX_LENGTH, PAIN_MAX, PAIN_MIN
-
-from .fields import MAX_ID, LocalTimeField, StrictInputSerializer, TextField
+from stretchhub.api.fields import MAX_ID, LocalTimeField, StrictInputSerializer, TextField
 
 # --- Catalogue ------------------------------------------------------------------------------------
 
@@ -203,10 +202,6 @@ class EnrolmentCreateSerializer(StrictInputSerializer):
 class EnrolmentUpdateSerializer(StrictInputSerializer):
     reminder_time = LocalTimeField(required=False, help_text="Local time of the reminder email.")
     reminders_enabled = serializers.BooleanField(required=False)
-
-
-class EmptySerializer(StrictInputSerializer):
-    """No body (or an empty object)."""
 
 
 class AdherenceSerializer(serializers.Serializer):

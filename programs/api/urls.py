@@ -5,10 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import views as account_views
+from stretchhub.api.exceptions import api_not_found
+from stretchhub.api.fields import ID_REGEX
 
 from . import views
-from .exceptions import api_not_found
-from .views import ID_REGEX
 
 app_name = "api"
 

@@ -16,31 +16,25 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from accounts.authentication import MemberTokenAuthentication, PartnerKeyAuthentication
-from accounts.idempotency import IdempotentMixin
 from accounts.models import User
 from programs import selectors, services
 from programs.models import BodyArea, Completion, Enrolment, Program, ProgramSession, Stretch
+from stretchhub.api.authentication import ANY_AUTHENTICATION, MEMBER_AUTHENTICATION, PARTNER_AUTHENTICATION
+from stretchhub.api.exceptions import Conflict, NotFoundInBody
+from stretchhub.api.fields import ID_REGEX, MAX_URL_ID, EmptySerializer
+from stretchhub.api.idempotency import IdempotentMixin
+from stretchhub.api.permissions import IsMember, IsPartner
 
 from . import serializers as s
-from .exceptions import NotFoundInBody
 from .filters import ProgramFilter, StretchFilter, StrictFilterBackend, StrictOrderingFilter
-from .permissions import IsMember, IsPartner
 
-MEMBER_AUTHENTICATION = [MemberTokenAuthentication, SessionAuthentication]
-PARTNER_AUTHENTICATION = [PartnerKeyAuthentication]
-ANY_AUTHENTICATION = [MemberTokenAuthentication, PartnerKeyAuthentication, SessionAuthentication]
 SLUG_REGEX = r"[-a-zA-Z0-9_]+"
-# Ids in URLs have at most 18 digits (below 2**63, what the databases store); longer is a 404.
-ID_REGEX = r"[0-9]{1,18}"
-MAX_URL_ID = 10**18 - 1
 
 
 # --- Catalogue (public) --------------------------------------------------------------------------
@@ -135,6 +129,14 @@ class MemberScopedViewSet(IdempotentMixin, viewsets.GenericViewSet):
     def local_today(self):
         return selectors.member_local_today(self.get_member())
 
+    def handle_exception(self, exc):
+        # The services' refusals are about the current state, not the input: a 409.
+        if isinstance(exc, services.AlreadyEnrolled):
+            exc = Conflict(str(exc), field="program", code="already_enrolled")
+        elif isinstance(exc, services.EnrolmentError):
+            exc = Conflict(str(exc))
+        return super().handle_exception(exc)
+
 
 def _id_parameter(name: str, description: str) -> OpenApiParameter:
     schema = {"type": "integer", "minimum": 1, "maximum": MAX_URL_ID}
@@ -202,21 +204,21 @@ class EnrolmentViewSet(MemberScopedViewSet):
 
     def _transition(self, pk, service) -> Response:
         enrolment = self.get_enrolment(pk)
-        self._valid(s.EmptySerializer, self.request.data)
+        self._valid(EmptySerializer, self.request.data)
         enrolment = service(enrolment=enrolment)
         return Response(s.EnrolmentSerializer(enrolment).data)
 
-    @extend_schema(summary="Pause: the remaining schedule moves on by the days paused", request=s.EmptySerializer)
+    @extend_schema(summary="Pause: the remaining schedule moves on by the days paused", request=EmptySerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request, pk, **kwargs):
         return self._transition(pk, services.enrolment_pause)
 
-    @extend_schema(summary="Resume a paused enrolment", request=s.EmptySerializer)
+    @extend_schema(summary="Resume a paused enrolment", request=EmptySerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request, pk, **kwargs):
         return self._transition(pk, services.enrolment_resume)
 
-    @extend_schema(summary="Leave the program (the history stays)", request=s.EmptySerializer)
+    @extend_schema(summary="Leave the program (the history stays)", request=EmptySerializer)
     @action(detail=True, methods=["post"])
     def leave(self, request, pk, **kwargs):
         return self._transition(pk, services.enrolment_leave)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from programs.models import ReminderDelivery
+from .models import ReminderDelivery
 
 
 @admin.register(ReminderDelivery)

@@ -2,8 +2,8 @@ from django.apps import AppConfig
 
 
 class RemindersConfig(AppConfig):
-    # Its own app so Django finds reminders/admin.py and Celery finds
-    # reminders/tasks.py; the models stay in programs.
+    # Its own app so it owns its model (ReminderDelivery), templates and admin,
+    # and Celery finds reminders/tasks.py.
     name = "programs.reminders"
     label = "reminders"
     verbose_name = "Reminders"

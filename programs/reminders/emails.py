@@ -13,9 +13,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
 
-from programs.models import Enrolment, ProgramSession, ReminderDelivery, SessionItem
+from programs.models import Enrolment, ProgramSession, SessionItem
 
 from . import links
+from .models import ReminderDelivery
 
 
 @dataclass

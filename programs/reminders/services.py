@@ -17,9 +17,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from programs import schedule
-from programs.models import Completion, Enrolment, ProgramSession, ReminderDelivery
+from programs.models import Completion, Enrolment, ProgramSession
 
 from . import due
+from .models import ReminderDelivery
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,12 @@ def next_reminders(enrolments: Sequence[Enrolment], *, now: dt.datetime) -> dict
             keep_passed_today=keep,
         )
     return result
+
+
+def member_reminders_refresh(*, member) -> None:
+    """After a member's timezone or reminder settings change: each current enrolment's next reminder moves (or goes)."""
+    current = Enrolment.objects.filter(member=member, status__in=Enrolment.CURRENT_STATUSES)
+    reminder_schedule_refresh(enrolments=list(current.only("pk")))
 
 
 def reminder_schedule_refresh(*, enrolments: Iterable[Enrolment], now: dt.datetime | None = None) -> None:

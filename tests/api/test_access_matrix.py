@@ -14,9 +14,10 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from accounts.models import APIToken, IdempotencyRecord, Partner, PartnerAPIKey, User
+from accounts.models import APIToken, Partner, PartnerAPIKey, User
 from programs import services
 from programs.models import Completion, Enrolment
+from stretchhub.api.models import IdempotencyRecord
 from tests.api.conftest import key_for, token_for
 from tests.factories import CompletionFactory, EnrolmentFactory, ProgramFactory, UserFactory
 

@@ -5,8 +5,8 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.authentication import token_digest
 from accounts.models import APIToken, PartnerAPIKey
+from stretchhub.api.authentication import token_digest
 from tests.api.conftest import key_for, token_for
 from tests.factories import PASSWORD
 

@@ -4,9 +4,9 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from accounts.idempotency import idempotency_records_prune
-from accounts.models import IdempotencyRecord
 from programs.models import Completion, Enrolment
+from stretchhub.api.idempotency import idempotency_records_prune
+from stretchhub.api.models import IdempotencyRecord
 from tests.api.conftest import as_member, as_partner, token_for
 from tests.factories import EnrolmentFactory, UserFactory
 

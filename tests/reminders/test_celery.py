@@ -30,7 +30,8 @@ from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 
-from programs.models import Completion, Enrolment, ReminderDelivery
+from programs.models import Completion, Enrolment
+from programs.reminders.models import ReminderDelivery
 from programs.reminders.services import CLAIM_TIMEOUT, reminder_dispatch, reminder_schedule_refresh
 from programs.reminders.tasks import reminder_dispatch_task, reminder_send_batch_task
 from stretchhub.celery import app

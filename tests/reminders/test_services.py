@@ -5,8 +5,9 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from programs.models import Completion, Enrolment, ProgramSession, ReminderDelivery
+from programs.models import Completion, Enrolment, ProgramSession
 from programs.reminders import services
+from programs.reminders.models import ReminderDelivery
 from programs.reminders.services import (
     CLAIM_TIMEOUT,
     MAX_ATTEMPTS,

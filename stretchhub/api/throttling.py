@@ -14,8 +14,9 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from accounts.authentication import caller_of
 from stretchhub.ratelimit import rate_limit_hit
+
+from .authentication import caller_of
 
 
 class _WindowThrottle(BaseThrottle):

@@ -10,8 +10,6 @@ from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from programs.services import AlreadyEnrolled, EnrolmentError
-
 NON_FIELD_ERRORS = "non_field_errors"
 
 
@@ -74,11 +72,7 @@ def _body(exc: exceptions.APIException) -> dict:
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, AlreadyEnrolled):
-        exc = Conflict(str(exc), field="program", code="already_enrolled")
-    elif isinstance(exc, EnrolmentError):
-        exc = Conflict(str(exc))
-    elif isinstance(exc, DjangoValidationError):
+    if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()

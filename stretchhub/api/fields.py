@@ -11,10 +11,13 @@ from rest_framework import serializers
 from accounts.validators import available_timezones
 
 # Text in a request may hold anything but NUL, which PostgreSQL cannot store
-# (DRF refuses it with a 400); programs.api.schema adds this pattern to every
+# (DRF refuses it with a 400); stretchhub.api.schema adds this pattern to every
 # free-text request field so the schema says so.
 TEXT_PATTERN = r"^[^\u0000]*$"
 MAX_ID = 2**63 - 1
+# Ids in URLs have at most 18 digits (below 2**63, what the databases store); longer is a 404.
+ID_REGEX = r"[0-9]{1,18}"
+MAX_URL_ID = 10**18 - 1
 LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 
 
@@ -52,6 +55,10 @@ class StrictInputSerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError(unknown)
         return value
+
+
+class EmptySerializer(StrictInputSerializer):
+    """No body (or an empty object)."""
 
 
 class TextField(serializers.CharField):

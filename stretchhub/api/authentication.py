@@ -2,7 +2,7 @@
 
 A partner is not a user: a request made with a partner key is authenticated
 with `request.user` anonymous and `request.auth` the PartnerAPIKey, and the
-permissions in programs/api/permissions.py tell the two callers apart.
+permissions in stretchhub/api/permissions.py tell the two callers apart.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import authentication, exceptions
+from rest_framework.authentication import SessionAuthentication
 
-from .models import APIToken, PartnerAPIKey
+from accounts.models import APIToken, PartnerAPIKey
 
 # last_used_at is written at most once per interval per key or token: a
 # conditional UPDATE that matches nothing while the stored time is fresh, so a
@@ -83,6 +84,11 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+MEMBER_AUTHENTICATION = [MemberTokenAuthentication, SessionAuthentication]
+PARTNER_AUTHENTICATION = [PartnerKeyAuthentication]
+ANY_AUTHENTICATION = [MemberTokenAuthentication, PartnerKeyAuthentication, SessionAuthentication]
 
 
 def caller_of(request) -> tuple[str, int] | None:

@@ -8,9 +8,8 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-from accounts.idempotency import HEADER, KEY_MAX_LENGTH, WRITE_METHODS, IdempotentMixin
-
 from .fields import TEXT_PATTERN
+from .idempotency import HEADER, KEY_MAX_LENGTH, WRITE_METHODS, IdempotentMixin
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -23,7 +22,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class MemberTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.MemberTokenAuthentication"
+    target_class = "stretchhub.api.authentication.MemberTokenAuthentication"
     name = "memberToken"
 
     def get_security_definition(self, auto_schema):
@@ -36,7 +35,7 @@ class MemberTokenScheme(OpenApiAuthenticationExtension):
 
 
 class PartnerKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.PartnerKeyAuthentication"
+    target_class = "stretchhub.api.authentication.PartnerKeyAuthentication"
     name = "partnerKey"
 
     def get_security_definition(self, auto_schema):
