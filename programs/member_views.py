@@ -60,13 +60,20 @@ def _member_enrolment(request: HttpRequest, pk: int) -> Enrolment:
 # --- Enrol ---------------------------------------------------------------------------------------
 
 
+def _confirm_email_first(request: HttpRequest, error: services.EmailNotVerified) -> HttpResponse:
+    messages.info(request, str(error))
+    return redirect(f"{reverse('accounts:verify_sent')}?{urlencode({'next': request.path})}")
+
+
 @login_required
 def enrol(request: HttpRequest, slug: str) -> HttpResponse:
     program = get_object_or_404(Program, slug=slug, status=Program.Status.PUBLISHED)
     member = request.user
-    if member.email_verified_at is None:
-        messages.info(request, "Please confirm your email address first: then you can enrol.")
-        return redirect(f"{reverse('accounts:verify_sent')}?{urlencode({'next': request.path})}")
+    try:
+        # Checked before the form too: there is no point filling in one that must be refused.
+        services.enrolment_member_check(member=member)
+    except services.EmailNotVerified as error:
+        return _confirm_email_first(request, error)
     existing = selectors.member_current_enrolment(member=member, program=program)
     if existing is not None:
         messages.info(request, "You are already enrolled in this program: here is your enrolment.")
@@ -80,6 +87,8 @@ def enrol(request: HttpRequest, slug: str) -> HttpResponse:
         except services.AlreadyEnrolled as already:
             messages.info(request, str(already))
             return redirect(_enrolment_url(already.enrolment))
+        except services.EmailNotVerified as error:
+            return _confirm_email_first(request, error)
         except services.EnrolmentError as error:
             form.add_error(None, str(error))
         else:

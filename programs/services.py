@@ -35,6 +35,13 @@ class AlreadyEnrolled(EnrolmentError):
         super().__init__("You are already enrolled in this program.")
 
 
+class EmailNotVerified(EnrolmentError):
+    """The member has not confirmed their email address yet."""
+
+    def __init__(self):
+        super().__init__("Confirm your email address first: then you can enrol.")
+
+
 def _refresh_reminders(enrolments: Iterable[Enrolment]) -> None:
     """After every enrolment or tick change: the next reminder, and the member's cached dashboard."""
     # Imported when called: the reminders app imports the programs models and
@@ -56,6 +63,16 @@ def _today(enrolment: Enrolment, now: dt.datetime | None = None) -> dt.date:
     return member_local_today(enrolment.member, now=now)
 
 
+def enrolment_member_check(*, member) -> None:
+    """Refuse a member who may not enrol yet: one whose email address nobody has confirmed.
+
+    A partner's members count as confirmed: they never sign up here (no
+    password, no verification email), and the partner vouches for the address.
+    """
+    if member.email_verified_at is None and member.partner_id is None:
+        raise EmailNotVerified()
+
+
 def validate_start_date(*, start_date: dt.date, today: dt.date) -> None:
     if start_date < today - dt.timedelta(days=START_DATE_MAX_DAYS_AGO):
         raise EnrolmentError(f"The start date can be at most {START_DATE_MAX_DAYS_AGO} days ago.")
@@ -74,6 +91,7 @@ def enrolment_create(
 ) -> Enrolment:
     if program.status != Program.Status.PUBLISHED:
         raise EnrolmentError("This program is not open for enrolment.")
+    enrolment_member_check(member=member)
     validate_start_date(start_date=start_date, today=today or member_local_today(member))
     existing = Enrolment.objects.filter(member=member, program=program, status__in=Enrolment.CURRENT_STATUSES).first()
     if existing is not None:

@@ -176,6 +176,7 @@ def test_it_asks_for_a_confirmed_email_before_enrolling(program, now):
     response = as_member(unverified).post("/api/v1/enrolments/", {"program": "back"}, format="json")
 
     assert response.status_code == 403
+    assert response.json()["message"] == "Confirm your email address first: then you can enrol."
     assert not Enrolment.objects.exists()
 
 

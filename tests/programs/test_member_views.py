@@ -79,6 +79,17 @@ def test_it_sends_unverified_members_to_confirm_their_email(client, program):
     assert not Enrolment.objects.exists()
 
 
+def test_it_refuses_an_enrolment_posted_by_an_unverified_member(client, program):
+    member = UserFactory(email_verified_at=None)
+    client.force_login(member)
+    response = client.post(
+        _url("enrol", slug=program.slug), {"start_date": "2026-03-10", "reminder_time": "08:00"}, follow=True
+    )
+    assert response.redirect_chain[0][0].startswith(reverse("accounts:verify_sent"))
+    assert "Confirm your email address first: then you can enrol." in _text(response)
+    assert not Enrolment.objects.exists()
+
+
 def test_the_enrol_form_defaults_to_today_and_the_profile_reminder_time(member_client, alice, program):
     alice.default_reminder_time = dt.time(7, 30)
     alice.save()

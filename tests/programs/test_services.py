@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from programs.models import Completion, Enrolment, Program
 from programs.services import (
     AlreadyEnrolled,
+    EmailNotVerified,
     EnrolmentError,
     completion_record,
     completion_undo,
@@ -17,7 +18,7 @@ from programs.services import (
     enrolment_resume,
     enrolment_update_reminder,
 )
-from tests.factories import EnrolmentFactory, ProgramFactory, build_program
+from tests.factories import EnrolmentFactory, ProgramFactory, UserFactory, build_program
 
 D = dt.date
 TODAY = D(2026, 3, 10)
@@ -70,6 +71,28 @@ def test_it_refuses_a_draft_program(alice):
     with pytest.raises(EnrolmentError, match="not open"):
         _enrol(alice, draft)
     assert not Enrolment.objects.exists()
+
+
+def test_it_refuses_a_member_whose_email_is_not_confirmed(program):
+    newcomer = UserFactory(email_verified_at=None)
+    with pytest.raises(EmailNotVerified, match="Confirm your email address first"):
+        _enrol(newcomer, program)
+    assert not Enrolment.objects.exists()
+
+
+def test_it_enrols_a_partners_member_without_a_confirmed_email(program, partner):
+    # The partner vouches for the address: its members never get a verification email.
+    managed = UserFactory(email_verified_at=None, partner=partner, external_id="p-1")
+    assert _enrol(managed, program).member == managed
+
+
+def test_a_restart_also_needs_a_confirmed_email(alice, program):
+    old = _enrol(alice, program)
+    enrolment_leave(enrolment=old)
+    alice.email_verified_at = None
+    alice.save()
+    with pytest.raises(EmailNotVerified):
+        enrolment_restart(enrolment=old, start_date=TODAY)
 
 
 @pytest.mark.parametrize("start", [TODAY - dt.timedelta(days=14), TODAY, TODAY + dt.timedelta(days=365)])
