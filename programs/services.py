@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max
+from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from .models import Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
@@ -355,6 +356,43 @@ def program_unpublish(*, program: Program) -> Program:
 def program_archive(*, program: Program) -> Program:
     """Retire the program: hidden from the catalogue; current enrolments carry on."""
     return _set_status(program, Program.Status.ARCHIVED)
+
+
+# --- Stretches: publishing and back to draft (trainer side) ---
+
+
+def _in_published_programs(stretches: QuerySet[Stretch]) -> QuerySet[Stretch]:
+    """The stretches a published program uses: members see them, so they stay published."""
+    used = SessionItem.objects.filter(stretch=OuterRef("pk"), session__program__status=Program.Status.PUBLISHED)
+    return stretches.filter(Exists(used))
+
+
+def stretch_publish(*, stretches: QuerySet[Stretch], now: dt.datetime | None = None) -> int:
+    """Publish the stretches; how many there were. Bulk, so the library's list action stays one query."""
+    return stretches.update(status=Stretch.Status.PUBLISHED, updated_at=now or timezone.now())
+
+
+def stretch_draft_check(*, stretch: Stretch) -> None:
+    """Refuse to turn a stretch back into a draft while a published program uses it."""
+    if stretch.pk is not None and _in_published_programs(Stretch.objects.filter(pk=stretch.pk)).exists():
+        raise ProgramError("This stretch is part of a published program, so it cannot go back to draft.")
+
+
+@dataclass(frozen=True)
+class StretchDraftResult:
+    drafted: int
+    # Names of the stretches kept published because a published program uses them.
+    kept: list[str]
+
+
+def stretch_draft(*, stretches: QuerySet[Stretch], now: dt.datetime | None = None) -> StretchDraftResult:
+    """Set the stretches back to draft, but for those a published program uses (see stretch_draft_check)."""
+    in_use = _in_published_programs(stretches)
+    kept = sorted(in_use.values_list("name", flat=True))
+    drafted = stretches.exclude(pk__in=in_use.values("pk")).update(
+        status=Stretch.Status.DRAFT, updated_at=now or timezone.now()
+    )
+    return StretchDraftResult(drafted=drafted, kept=kept)
 
 
 def _copy_slug(slug: str) -> str:

@@ -515,6 +515,21 @@ def test_it_keeps_a_stretch_of_a_published_program_published(trainer_client, own
     assert set(Stretch.objects.values_list("status", flat=True)) == {"published"}
 
 
+def test_the_stretch_page_refuses_draft_for_a_stretch_of_a_published_program(trainer_client, own_program, stretches):
+    own_program.status = Program.Status.PUBLISHED
+    own_program.save()
+    stretch = stretches[0]
+    form = trainer_client.get(reverse("admin:programs_stretch_change", args=[stretch.pk])).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(status="draft", body_areas=[a.pk for a in stretch.body_areas.all()], default_hold_seconds="")
+
+    response = trainer_client.post(reverse("admin:programs_stretch_change", args=[stretch.pk]), data)
+
+    assert response.status_code == 200
+    assert "part of a published program, so it cannot go back to draft" in response.content.decode()
+    assert Stretch.objects.get(pk=stretch.pk).status == Stretch.Status.PUBLISHED
+
+
 def test_it_suggests_the_next_free_day_when_adding_a_session(trainer_client, own_program):
     response = trainer_client.get(reverse("admin:programs_programsession_add"), {"program": own_program.pk})
     form = response.context["adminform"].form
