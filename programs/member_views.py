@@ -364,15 +364,19 @@ def session_tick(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse
     form = CompletionForm(request.POST)
     if form.is_valid():
         try:
-            services.completion_record(enrolment=enrolment, program_session=session, **form.cleaned_data)
+            _completion, created = services.completion_record(
+                enrolment=enrolment, program_session=session, **form.cleaned_data
+            )
         except services.EnrolmentError as error:
             form.add_error(None, str(error))
         else:
             enrolment.refresh_from_db(fields=["status"])
-            if enrolment.status == Enrolment.Status.COMPLETED:
+            if created and enrolment.status == Enrolment.Status.COMPLETED:
                 messages.success(request, f"That was the last session: you completed {enrolment.program.title}!")
-            elif not _wants_fragment(request):
+            elif created and not _wants_fragment(request):
                 messages.success(request, "Session ticked off. Nice work.")
+            elif not created and not _wants_fragment(request):
+                messages.info(request, "This session was already ticked off.")
             return _tick_response(request, enrolment, session, None, status=200)
     return _tick_response(request, enrolment, session, form, status=400)
 

@@ -224,8 +224,8 @@ def completion_record(
     pain_after: int | None = None,
     note: str = "",
     now: dt.datetime | None = None,
-) -> Completion:
-    """Tick a session off. Ticking again returns the first tick unchanged.
+) -> tuple[Completion, bool]:
+    """Tick a session off: (the tick, whether this call made it). Ticking again returns the first tick unchanged.
 
     Due and overdue sessions may be ticked in any order; future ones may not.
     Ticking the last open session completes the enrolment.
@@ -243,7 +243,7 @@ def completion_record(
         _lock(enrolment)
         existing = Completion.objects.filter(enrolment=enrolment, program_session=program_session).first()
         if existing is not None:
-            return existing
+            return existing, False
         if not enrolment.is_current:
             raise EnrolmentError("This enrolment has ended; restart the program to tick sessions again.")
         today = _today(enrolment, now)
@@ -263,13 +263,13 @@ def completion_record(
                     note=note,
                 )
         except IntegrityError:
-            return Completion.objects.get(enrolment=enrolment, program_session=program_session)
+            return Completion.objects.get(enrolment=enrolment, program_session=program_session), False
         total = ProgramSession.objects.filter(program_id=enrolment.program_id).count()
         if enrolment.completions.count() >= total:
             _end(enrolment, status=Enrolment.Status.COMPLETED, now=now)
         else:
             _refresh_reminders([enrolment])
-    return completion
+    return completion, True
 
 
 def completion_undo(*, enrolment: Enrolment, program_session: ProgramSession) -> None:

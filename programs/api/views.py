@@ -264,15 +264,13 @@ class CompletionViewSet(MemberScopedViewSet):
         session = self.program_session(enrolment, data["session"])
         if session is None:
             raise NotFoundInBody("session", "The enrolment's program has no session with this id.")
-        already_ticked = self.completions(enrolment).filter(program_session=session).exists()
-        completion = services.completion_record(
+        completion, created = services.completion_record(
             enrolment=enrolment,
             program_session=session,
             pain_before=data.get("pain_before"),
             pain_after=data.get("pain_after"),
             note=data["note"],
         )
-        created = not already_ticked
         return Response(
             s.CompletionSerializer(completion).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

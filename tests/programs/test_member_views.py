@@ -395,6 +395,14 @@ def test_ticking_twice_records_one_completion(member_client, enrolment, program)
     assert Completion.objects.get().pain_after == 2
 
 
+def test_ticking_again_says_it_was_already_ticked(member_client, enrolment, program):
+    url = _session_url(enrolment, _sessions(program)[0], "session_tick")
+    assert "Session ticked off. Nice work." in _text(member_client.post(url, {}, follow=True))
+    again = _text(member_client.post(url, {}, follow=True))
+    assert "This session was already ticked off." in again
+    assert "Nice work" not in again
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
