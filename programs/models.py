@@ -11,7 +11,10 @@ from . import schedule
 from .validators import validate_media_url
 
 MAX_WEEKS = 52
-PAIN_VALIDATORS = [MinValueValidator(0), MaxValueValidator(10)]
+# Pain scores run from 0 (none) to 10 (worst): the one definition the forms,
+# the API, the service and the database checks all use.
+PAIN_MIN, PAIN_MAX = 0, 10
+PAIN_VALIDATORS = [MinValueValidator(PAIN_MIN), MaxValueValidator(PAIN_MAX)]
 
 
 def _prescription_check(prefix: str) -> Q:
@@ -348,8 +351,8 @@ class Completion(models.Model):
         ordering = ["completed_at"]
         constraints = [
             models.UniqueConstraint(fields=["enrolment", "program_session"], name="one_completion_per_session"),
-            models.CheckConstraint(condition=Q(pain_before__lte=10), name="pain_before_0_to_10"),
-            models.CheckConstraint(condition=Q(pain_after__lte=10), name="pain_after_0_to_10"),
+            models.CheckConstraint(condition=Q(pain_before__lte=PAIN_MAX), name="pain_before_0_to_10"),
+            models.CheckConstraint(condition=Q(pain_after__lte=PAIN_MAX), name="pain_after_0_to_10"),
         ]
         indexes = [models.Index(fields=["enrolment", "completed_at"])]
 

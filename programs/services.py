@@ -14,14 +14,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
-from .models import Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
+from .models import PAIN_MAX, PAIN_MIN, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
 from .selectors import member_dashboard_forget, member_local_today
 
 # How far the start date of a new enrolment may lie from the member's today.
 START_DATE_MAX_DAYS_AGO = 14
 START_DATE_MAX_DAYS_AHEAD = 365
 NOTE_MAX_LENGTH = 2000
-PAIN_MIN, PAIN_MAX = 0, 10
 
 
 class EnrolmentError(Exception):

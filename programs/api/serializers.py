@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from programs import schedule, selectors, services
-from programs.models import BodyArea, Completion, Enrolment, Program, SessionItem, Stretch
-from programs.services import NOTE_MAX_LENGTH, PAIN_MAX, PAIN_MIN
+from programs.models import PAIN_MAX, PAIN_MIN, BodyArea, Completion, Enrolment, Program, SessionItem, Stretch
+from programs.services import NOTE_MAX_LENGTH
 
 from .fields import MAX_ID, LocalTimeField, StrictInputSerializer, TextField
 
