@@ -140,16 +140,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # --- Progress ------------------------------------------------------------------------------------
 
 
-DAY_STATE_LABELS = {
-    "done": "done",
-    "missed": "missed, still open",
-    "today": "today's session",
-    "upcoming": "session planned",
-    "paused": "paused",
-    "rest": "rest day",
-}
-
-
 @dataclass(frozen=True)
 class CalendarCell:
     """One calendar day with its texts made here: the grid has a hundred of them."""
@@ -163,7 +153,7 @@ class CalendarCell:
 
     @property
     def label(self) -> str:
-        return f"{self.day.date.day} {self.day.date:%B}: {DAY_STATE_LABELS[self.day.state]}"
+        return f"{self.day.date.day} {self.day.date:%B}: {self.day.state.label}"
 
 
 def _calendar_weeks(days: list[CalendarDay]) -> list[list[CalendarCell | None]]:

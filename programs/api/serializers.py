@@ -243,7 +243,7 @@ class SessionSlotSerializer(serializers.Serializer):
 
 class CalendarDaySerializer(serializers.Serializer):
     date = serializers.DateField()
-    state = serializers.ChoiceField(choices=["done", "missed", "today", "upcoming", "rest", "paused"])
+    state = serializers.ChoiceField(choices=schedule.DayState.values)
     day_number = serializers.IntegerField(allow_null=True)
 
     def to_representation(self, day: schedule.CalendarDay) -> dict:

@@ -176,6 +176,19 @@ def test_today_shows_a_rest_day_with_the_next_session(member_client, alice, prog
     assert "Wednesday 11 March" in text
 
 
+def test_today_lists_the_next_few_days_with_their_state(member_client, enrolment):
+    text = _text(member_client.get(_url("dashboard")))
+    # Started today (day 1, 10 March): sessions on days 3 and 5, rest days between.
+    days = re.findall(r'coming-day--(\w+)">.*?datetime="([\d-]+)".*?coming-day__what">(\w+)<', text)
+    assert days == [
+        ("rest", "2026-03-11", "Rest"),
+        ("upcoming", "2026-03-12", "Session"),
+        ("rest", "2026-03-13", "Rest"),
+        ("upcoming", "2026-03-14", "Session"),
+        ("rest", "2026-03-15", "Rest"),
+    ]
+
+
 def test_today_lists_overdue_sessions_to_catch_up(member_client, alice, program):
     services.enrolment_create(member=alice, program=program, start_date=D(2026, 3, 2))
     text = _text(member_client.get(_url("dashboard")))
