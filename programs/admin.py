@@ -148,9 +148,7 @@ class StretchAdmin(admin.ModelAdmin):
 
     @admin.display(description="default")
     def default_prescription(self, obj):
-        amount = f"{obj.default_reps} reps" if obj.default_reps else f"{obj.default_hold_seconds} s"
-        amount = amount if obj.default_sets == 1 else f"{obj.default_sets} × {amount}"
-        return f"{amount} per side" if obj.per_side else amount
+        return obj.default_prescription_text
 
     @admin.display(description="programs", ordering="program_count")
     def program_count(self, obj):

@@ -17,6 +17,13 @@ PAIN_MIN, PAIN_MAX = 0, 10
 PAIN_VALIDATORS = [MinValueValidator(PAIN_MIN), MaxValueValidator(PAIN_MAX)]
 
 
+def prescription_text(*, sets: int, reps: int | None, hold_seconds: int | None, per_side: bool) -> str:
+    """A prescription in words ("5 reps", "2 × 30 s hold per side"), as every page, email, feed and the API say it."""
+    amount = f"{reps} reps" if reps else f"{hold_seconds} s hold"
+    text = amount if sets == 1 else f"{sets} × {amount}"
+    return f"{text} per side" if per_side else text
+
+
 def _prescription_check(prefix: str) -> Q:
     """Exactly one of reps or hold seconds, and it is positive.
 
@@ -59,9 +66,7 @@ class Prescription(models.Model):
 
     @property
     def prescription_text(self) -> str:
-        amount = f"{self.reps} reps" if self.reps else f"{self.hold_seconds} s hold"
-        text = amount if self.sets == 1 else f"{self.sets} × {amount}"
-        return f"{text} per side" if self.per_side else text
+        return prescription_text(sets=self.sets, reps=self.reps, hold_seconds=self.hold_seconds, per_side=self.per_side)
 
 
 class BodyArea(models.Model):
@@ -140,6 +145,15 @@ class Stretch(models.Model):
 
         if (self.default_reps is None) == (self.default_hold_seconds is None):
             raise ValidationError("Give either default repetitions or a default hold time (exactly one).")
+
+    @property
+    def default_prescription_text(self) -> str:
+        return prescription_text(
+            sets=self.default_sets,
+            reps=self.default_reps,
+            hold_seconds=self.default_hold_seconds,
+            per_side=self.per_side,
+        )
 
     @property
     def step_list(self) -> list[str]:

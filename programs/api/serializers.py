@@ -31,6 +31,7 @@ class DefaultPrescriptionSerializer(PrescriptionSerializer):
     sets = serializers.IntegerField(source="default_sets")
     reps = serializers.IntegerField(source="default_reps", allow_null=True)
     hold_seconds = serializers.IntegerField(source="default_hold_seconds", allow_null=True)
+    text = serializers.CharField(source="default_prescription_text", help_text="The prescription in words.")
 
 
 class ItemPrescriptionSerializer(PrescriptionSerializer):
