@@ -206,22 +206,6 @@ class Program(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("programs:detail", kwargs={"slug": self.slug})
 
-    @property
-    def is_published(self) -> bool:
-        return self.status == self.Status.PUBLISHED
-
-    @property
-    def length_in_weeks(self) -> int:
-        """Weeks up to the last week that has a session (0 for an empty program).
-
-        Uses the `weeks` annotation of the selectors when present, so listing
-        programs costs no extra query per row.
-        """
-        annotated = getattr(self, "weeks", None)
-        if annotated is not None:
-            return annotated
-        return self.sessions.aggregate(weeks=models.Max("week"))["weeks"] or 0
-
 
 class ProgramSession(models.Model):
     """The work for one (week, day) of a program. A day without one is a rest day."""

@@ -70,15 +70,6 @@ class StretchDetailSerializer(StretchSerializer):
         fields = [*StretchSerializer.Meta.fields, "steps", "cues", "cautions"]
 
 
-class ProgramSerializer(serializers.ModelSerializer):
-    weeks = serializers.IntegerField(source="length_in_weeks", help_text="Weeks up to the last session.")
-    session_count = serializers.IntegerField()
-
-    class Meta:
-        model = Program
-        fields = ["id", "slug", "title", "summary", "level", "weeks", "session_count", "published_at"]
-
-
 class ProgramListSerializer(serializers.Serializer):
     """A catalogue card (selectors.ProgramCard)."""
 

@@ -253,12 +253,6 @@ def test_it_counts_an_open_pause_up_to_today():
     assert enrolment.date_of_day(4, today=today) == D(2027, 3, 3)
 
 
-def test_it_measures_a_program_in_weeks_up_to_its_last_session():
-    program = build_program(weeks=3, days=(2,))
-    assert program.length_in_weeks == 3
-    assert ProgramFactory().length_in_weeks == 0
-
-
 @pytest.mark.parametrize(
     ("prescription", "text"),
     [
