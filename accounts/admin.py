@@ -11,6 +11,7 @@ from django.db.models import Count, Q
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from . import services
 from .models import APIToken, Partner, PartnerAPIKey, User
 
 # The library registers its own partner-less key model; only PartnerAPIKey means anything here.
@@ -53,6 +54,19 @@ class UserAdmin(DjangoUserAdmin):
         ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            # The profile and reminder settings go through the member settings
+            # service first, so a new time zone moves the member's reminders too.
+            services.user_update_settings(
+                user=obj,
+                display_name=obj.display_name,
+                timezone_name=obj.timezone,
+                default_reminder_time=obj.default_reminder_time,
+                email_reminders=obj.email_reminders,
+            )
+        super().save_model(request, obj, form, change)
 
 
 class PartnerAPIKeyInline(admin.TabularInline):

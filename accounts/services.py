@@ -14,6 +14,8 @@ from .models import User
 from .tokens import VerificationError, user_from_verification_token
 
 RESEND_INTERVAL_SECONDS = 60
+# What user_update_settings writes.
+SETTINGS_FIELDS = ["display_name", "timezone", "default_reminder_time", "email_reminders"]
 USERNAME_MAX_BASE = 30
 
 
@@ -117,23 +119,29 @@ def user_update_settings(
     default_reminder_time: dt.time,
     email_reminders: bool,
 ) -> User:
-    schedule_changed = (
-        user.timezone != timezone_name
-        or user.email_reminders != email_reminders
-        or user.default_reminder_time != default_reminder_time
-    )
-    user.display_name = display_name.strip()
-    user.timezone = timezone_name
-    user.default_reminder_time = default_reminder_time
-    user.email_reminders = email_reminders
+    """Change a member's profile and reminder settings; every current enrolment's next reminder follows.
+
+    The one way to change them, from the settings page, the member and partner
+    APIs and the admin. What changed is judged against the stored row (locked),
+    not against `user`, which an admin form has already filled with the new values.
+    """
     # Imported here: accounts sits below programs and imports nothing from it at
     # module level (tests/stretchhub/test_boundaries.py); a member's settings,
     # deletion and export are the account operations that reach into programs.
     from programs.reminders.services import member_reminders_refresh
 
     with transaction.atomic():
-        user.save(update_fields=["display_name", "timezone", "default_reminder_time", "email_reminders"])
-        if schedule_changed:
+        stored = (
+            User.objects.select_for_update()
+            .values_list("timezone", "default_reminder_time", "email_reminders")
+            .get(pk=user.pk)
+        )
+        user.display_name = display_name.strip()
+        user.timezone = timezone_name
+        user.default_reminder_time = default_reminder_time
+        user.email_reminders = email_reminders
+        user.save(update_fields=SETTINGS_FIELDS)
+        if stored != (timezone_name, default_reminder_time, email_reminders):
             # Reminders fall at a local time: a new timezone or the master switch
             # moves (or cancels) every current enrolment's next reminder.
             member_reminders_refresh(member=user)

@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, IntegerField, Max, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
@@ -89,12 +89,11 @@ class StretchAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if (
-            self.instance.pk
-            and cleaned.get("status") == Stretch.Status.DRAFT
-            and Program.objects.filter(status=Program.Status.PUBLISHED, sessions__items__stretch=self.instance).exists()
-        ):
-            raise ValidationError("This stretch is part of a published program, so it cannot go back to draft.")
+        if cleaned.get("status") == Stretch.Status.DRAFT:
+            try:
+                services.stretch_draft_check(stretch=self.instance)
+            except services.ProgramError as error:
+                raise ValidationError(str(error)) from None
         return cleaned
 
 
@@ -149,9 +148,7 @@ class StretchAdmin(admin.ModelAdmin):
 
     @admin.display(description="default")
     def default_prescription(self, obj):
-        amount = f"{obj.default_reps} reps" if obj.default_reps else f"{obj.default_hold_seconds} s"
-        amount = amount if obj.default_sets == 1 else f"{obj.default_sets} × {amount}"
-        return f"{amount} per side" if obj.per_side else amount
+        return obj.default_prescription_text
 
     @admin.display(description="programs", ordering="program_count")
     def program_count(self, obj):
@@ -159,24 +156,18 @@ class StretchAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected stretches", permissions=["change"])
     def publish_stretches(self, request, queryset):
-        count = queryset.update(status=Stretch.Status.PUBLISHED)
+        count = services.stretch_publish(stretches=queryset)
         self.message_user(request, f"{count} stretch(es) published.", messages.SUCCESS)
 
     @admin.action(description="Set selected stretches back to draft", permissions=["change"])
     def draft_stretches(self, request, queryset):
-        in_use = queryset.filter(
-            Exists(
-                SessionItem.objects.filter(stretch=OuterRef("pk"), session__program__status=Program.Status.PUBLISHED)
-            )
-        )
-        blocked = sorted(in_use.values_list("name", flat=True))
-        count = queryset.exclude(pk__in=in_use.values("pk")).update(status=Stretch.Status.DRAFT)
-        if count:
-            self.message_user(request, f"{count} stretch(es) set back to draft.", messages.SUCCESS)
-        if blocked:
+        result = services.stretch_draft(stretches=queryset)
+        if result.drafted:
+            self.message_user(request, f"{result.drafted} stretch(es) set back to draft.", messages.SUCCESS)
+        if result.kept:
             self.message_user(
                 request,
-                f"Kept published because a published program uses them: {', '.join(blocked)}.",
+                f"Kept published because a published program uses them: {', '.join(result.kept)}.",
                 messages.WARNING,
             )
 

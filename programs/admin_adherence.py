@@ -35,7 +35,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from . import selectors
-from .models import Completion, Enrolment
+from .models import PAIN_MAX, Completion, Enrolment
 
 SLIPPED_AFTER_DAYS = 7
 HIGH_PAIN = 7
@@ -279,8 +279,8 @@ class EnrolmentAdherenceAdmin(admin.ModelAdmin):
         if obj.latest_pain is None:
             return "—"
         if obj.latest_pain >= HIGH_PAIN:
-            return format_html('<strong class="adherence-pain-high">{}/10</strong>', obj.latest_pain)
-        return f"{obj.latest_pain}/10"
+            return format_html('<strong class="adherence-pain-high">{}/{}</strong>', obj.latest_pain, PAIN_MAX)
+        return f"{obj.latest_pain}/{PAIN_MAX}"
 
     @admin.display(description="attention", ordering="slipped")
     def attention(self, obj):

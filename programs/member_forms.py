@@ -7,12 +7,10 @@ import datetime as dt
 from django import forms
 
 from . import services
+from .models import PAIN_MAX, PAIN_MIN
 
-PAIN_ERRORS = {
-    "min_value": "Pain is a number from 0 (none) to 10 (worst).",
-    "max_value": "Pain is a number from 0 (none) to 10 (worst).",
-    "invalid": "Pain is a number from 0 (none) to 10 (worst).",
-}
+PAIN_RANGE_TEXT = f"{PAIN_MIN} (none) to {PAIN_MAX} (worst)"
+PAIN_ERROR = f"Pain is a number from {PAIN_RANGE_TEXT}."
 
 
 class DateInput(forms.DateInput):
@@ -77,11 +75,11 @@ class EnrolForm(StartDateForm, ReminderForm):
 def _pain_field(label: str) -> forms.IntegerField:
     return forms.IntegerField(
         label=label,
-        help_text="0 (none) to 10 (worst)",
+        help_text=PAIN_RANGE_TEXT,
         required=False,
-        min_value=0,
-        max_value=10,
-        error_messages=PAIN_ERRORS,
+        min_value=PAIN_MIN,
+        max_value=PAIN_MAX,
+        error_messages={"min_value": PAIN_ERROR, "max_value": PAIN_ERROR, "invalid": PAIN_ERROR},
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "optional"}),
     )
 

@@ -57,13 +57,20 @@ def _member_enrolment(request: HttpRequest, pk: int) -> Enrolment:
 # --- Enrol ---------------------------------------------------------------------------------------
 
 
+def _confirm_email_first(request: HttpRequest, error: services.EmailNotVerified) -> HttpResponse:
+    messages.info(request, str(error))
+    return redirect(f"{reverse('accounts:verify_sent')}?{urlencode({'next': request.path})}")
+
+
 @login_required
 def enrol(request: HttpRequest, slug: str) -> HttpResponse:
     program = get_object_or_404(Program, slug=slug, status=Program.Status.PUBLISHED)
     member = request.user
-    if member.email_verified_at is None:
-        messages.info(request, "Please confirm your email address first: then you can enrol.")
-        return redirect(f"{reverse('accounts:verify_sent')}?{urlencode({'next': request.path})}")
+    try:
+        # Checked before the form too: there is no point filling in one that must be refused.
+        services.enrolment_member_check(member=member)
+    except services.EmailNotVerified as error:
+        return _confirm_email_first(request, error)
     existing = selectors.member_current_enrolment(member=member, program=program)
     if existing is not None:
         messages.info(request, "You are already enrolled in this program: here is your enrolment.")
@@ -77,6 +84,8 @@ def enrol(request: HttpRequest, slug: str) -> HttpResponse:
         except services.AlreadyEnrolled as already:
             messages.info(request, str(already))
             return redirect(_enrolment_url(already.enrolment))
+        except services.EmailNotVerified as error:
+            return _confirm_email_first(request, error)
         except services.EnrolmentError as error:
             form.add_error(None, str(error))
         else:
@@ -101,16 +110,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # --- Progress ------------------------------------------------------------------------------------
 
 
-DAY_STATE_LABELS = {
-    "done": "done",
-    "missed": "missed, still open",
-    "today": "today's session",
-    "upcoming": "session planned",
-    "paused": "paused",
-    "rest": "rest day",
-}
-
-
 @dataclass(frozen=True)
 class CalendarCell:
     """One calendar day with its texts made here: the grid has a hundred of them."""
@@ -124,7 +123,7 @@ class CalendarCell:
 
     @property
     def label(self) -> str:
-        return f"{self.day.date.day} {self.day.date:%B}: {DAY_STATE_LABELS[self.day.state]}"
+        return f"{self.day.date.day} {self.day.date:%B}: {self.day.state.label}"
 
 
 def _calendar_weeks(days: list[CalendarDay]) -> list[list[CalendarCell | None]]:
@@ -308,15 +307,19 @@ def session_tick(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse
     form = CompletionForm(request.POST)
     if form.is_valid():
         try:
-            services.completion_record(enrolment=enrolment, program_session=session, **form.cleaned_data)
+            _completion, created = services.completion_record(
+                enrolment=enrolment, program_session=session, **form.cleaned_data
+            )
         except services.EnrolmentError as error:
             form.add_error(None, str(error))
         else:
             enrolment.refresh_from_db(fields=["status"])
-            if enrolment.status == Enrolment.Status.COMPLETED:
+            if created and enrolment.status == Enrolment.Status.COMPLETED:
                 messages.success(request, f"That was the last session: you completed {enrolment.program.title}!")
-            elif not _wants_fragment(request):
+            elif created and not _wants_fragment(request):
                 messages.success(request, "Session ticked off. Nice work.")
+            elif not created and not _wants_fragment(request):
+                messages.info(request, "This session was already ticked off.")
             return _tick_response(request, enrolment, session, None, status=200)
     return _tick_response(request, enrolment, session, form, status=400)
 

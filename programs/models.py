@@ -11,7 +11,17 @@ from . import schedule
 from .validators import validate_media_url
 
 MAX_WEEKS = 52
-PAIN_VALIDATORS = [MinValueValidator(0), MaxValueValidator(10)]
+# Pain scores run from 0 (none) to 10 (worst): the one definition the forms,
+# the API, the service and the database checks all use.
+PAIN_MIN, PAIN_MAX = 0, 10
+PAIN_VALIDATORS = [MinValueValidator(PAIN_MIN), MaxValueValidator(PAIN_MAX)]
+
+
+def prescription_text(*, sets: int, reps: int | None, hold_seconds: int | None, per_side: bool) -> str:
+    """A prescription in words ("5 reps", "2 × 30 s hold per side"), as every page, email, feed and the API say it."""
+    amount = f"{reps} reps" if reps else f"{hold_seconds} s hold"
+    text = amount if sets == 1 else f"{sets} × {amount}"
+    return f"{text} per side" if per_side else text
 
 
 def _prescription_check(prefix: str) -> Q:
@@ -56,9 +66,7 @@ class Prescription(models.Model):
 
     @property
     def prescription_text(self) -> str:
-        amount = f"{self.reps} reps" if self.reps else f"{self.hold_seconds} s hold"
-        text = amount if self.sets == 1 else f"{self.sets} × {amount}"
-        return f"{text} per side" if self.per_side else text
+        return prescription_text(sets=self.sets, reps=self.reps, hold_seconds=self.hold_seconds, per_side=self.per_side)
 
 
 class BodyArea(models.Model):
@@ -139,6 +147,15 @@ class Stretch(models.Model):
             raise ValidationError("Give either default repetitions or a default hold time (exactly one).")
 
     @property
+    def default_prescription_text(self) -> str:
+        return prescription_text(
+            sets=self.default_sets,
+            reps=self.default_reps,
+            hold_seconds=self.default_hold_seconds,
+            per_side=self.per_side,
+        )
+
+    @property
     def step_list(self) -> list[str]:
         return _lines(self.steps)
 
@@ -188,22 +205,6 @@ class Program(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("programs:detail", kwargs={"slug": self.slug})
-
-    @property
-    def is_published(self) -> bool:
-        return self.status == self.Status.PUBLISHED
-
-    @property
-    def length_in_weeks(self) -> int:
-        """Weeks up to the last week that has a session (0 for an empty program).
-
-        Uses the `weeks` annotation of the selectors when present, so listing
-        programs costs no extra query per row.
-        """
-        annotated = getattr(self, "weeks", None)
-        if annotated is not None:
-            return annotated
-        return self.sessions.aggregate(weeks=models.Max("week"))["weeks"] or 0
 
 
 class ProgramSession(models.Model):
@@ -348,8 +349,8 @@ class Completion(models.Model):
         ordering = ["completed_at"]
         constraints = [
             models.UniqueConstraint(fields=["enrolment", "program_session"], name="one_completion_per_session"),
-            models.CheckConstraint(condition=Q(pain_before__lte=10), name="pain_before_0_to_10"),
-            models.CheckConstraint(condition=Q(pain_after__lte=10), name="pain_after_0_to_10"),
+            models.CheckConstraint(condition=Q(pain_before__lte=PAIN_MAX), name="pain_before_0_to_10"),
+            models.CheckConstraint(condition=Q(pain_after__lte=PAIN_MAX), name="pain_after_0_to_10"),
         ]
         indexes = [models.Index(fields=["enrolment", "completed_at"])]
 

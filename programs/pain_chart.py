@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from .models import PAIN_MAX, PAIN_MIN
+
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 36, 12, 12, 28
-PAIN_MAX = 10
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,9 @@ def _describe(name: str, values: list[int]) -> str | None:
     if not values:
         return None
     if len(values) == 1:
-        return f"pain {name} was {values[0]} out of 10 once"
+        return f"pain {name} was {values[0]} out of {PAIN_MAX} once"
     trend = "down" if values[-1] < values[0] else "up" if values[-1] > values[0] else "level"
-    return f"pain {name} went from {values[0]} to {values[-1]} out of 10 ({trend}) over {len(values)} sessions"
+    return f"pain {name} went from {values[0]} to {values[-1]} out of {PAIN_MAX} ({trend}) over {len(values)} sessions"
 
 
 def pain_chart(completions: Sequence, *, tz: ZoneInfo, session_titles: dict[int, str]) -> PainChart | None:
@@ -111,7 +112,7 @@ def pain_chart(completions: Sequence, *, tz: ZoneInfo, session_titles: dict[int,
     return PainChart(
         series=[s for s in (Series("Before", "before", before), Series("After", "after", after)) if s.points],
         rows=rows,
-        y_ticks=[(v, f"{_y(v):.1f}") for v in (0, 2, 4, 6, 8, 10)],
+        y_ticks=[(v, f"{_y(v):.1f}") for v in range(PAIN_MIN, PAIN_MAX + 1, 2)],
         x_labels=x_labels,
         summary=summary[0].upper() + summary[1:] + ".",
     )

@@ -11,6 +11,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+# TextChoices only: nothing here touches the database.
+from django.db import models
+
 DAYS_PER_WEEK = 7
 
 
@@ -113,20 +116,30 @@ def progress(sessions: Iterable[ScheduledSession], *, today: dt.date) -> Progres
     )
 
 
-class DayState:
-    DONE = "done"
-    MISSED = "missed"
-    TODAY = "today"
-    UPCOMING = "upcoming"
-    REST = "rest"
-    PAUSED = "paused"
+class DayState(models.TextChoices):
+    """What a calendar day was or will be. The values are the API's `state` and the pages' CSS classes."""
+
+    DONE = "done", "done"
+    MISSED = "missed", "missed, still open"
+    TODAY = "today", "today's session"
+    UPCOMING = "upcoming", "session planned"
+    REST = "rest", "rest day"
+    PAUSED = "paused", "paused"
 
 
 @dataclass(frozen=True)
 class CalendarDay:
     date: dt.date
-    state: str
+    state: DayState
     day_number: int | None = None
+
+    @property
+    def is_rest(self) -> bool:
+        return self.state == DayState.REST
+
+    @property
+    def is_done(self) -> bool:
+        return self.state == DayState.DONE
 
 
 def paused_dates(pauses: Iterable[Pause]) -> set[dt.date]:

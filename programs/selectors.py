@@ -254,10 +254,6 @@ def member_enrolments(*, member) -> QuerySet[Enrolment]:
     )
 
 
-def member_current_enrolments(*, member) -> QuerySet[Enrolment]:
-    return member_enrolments(member=member).filter(status__in=Enrolment.CURRENT_STATUSES).order_by("created_at")
-
-
 def _iso(value: dt.date | dt.datetime | dt.time | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -420,20 +416,6 @@ class EnrolmentProgress:
     @property
     def percent_done(self) -> int:
         return round(100 * self.progress.done / self.progress.total) if self.progress.total else 0
-
-    @property
-    def pain_points(self) -> list[Completion]:
-        """Ticks that carry a pain score, oldest first, for the pain trend."""
-        found = [s.completion for s in self.slots if s.done]
-        found = [c for c in found if c.pain_before is not None or c.pain_after is not None]
-        return sorted(found, key=lambda c: c.completed_at)
-
-    @property
-    def last_activity(self) -> dt.datetime | None:
-        return max((s.completion.completed_at for s in self.slots if s.done), default=None)
-
-    def slot_for(self, session_id: int) -> SessionSlot | None:
-        return next((s for s in self.slots if s.session.pk == session_id), None)
 
 
 def enrolment_progress(*, enrolment: Enrolment, today: dt.date) -> EnrolmentProgress:

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max
+from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
-from .models import Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
+from .models import PAIN_MAX, PAIN_MIN, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
 from .selectors import member_local_today
 
 # How far the start date of a new enrolment may lie from the member's today.
 START_DATE_MAX_DAYS_AGO = 14
 START_DATE_MAX_DAYS_AHEAD = 365
 NOTE_MAX_LENGTH = 2000
-PAIN_MIN, PAIN_MAX = 0, 10
 
 
 class EnrolmentError(Exception):
@@ -33,6 +33,13 @@ class AlreadyEnrolled(EnrolmentError):
     def __init__(self, enrolment: Enrolment):
         self.enrolment = enrolment
         super().__init__("You are already enrolled in this program.")
+
+
+class EmailNotVerified(EnrolmentError):
+    """The member has not confirmed their email address yet."""
+
+    def __init__(self):
+        super().__init__("Confirm your email address first: then you can enrol.")
 
 
 def _refresh_reminders(enrolments: Iterable[Enrolment]) -> None:
@@ -53,6 +60,16 @@ def _today(enrolment: Enrolment, now: dt.datetime | None = None) -> dt.date:
     return member_local_today(enrolment.member, now=now)
 
 
+def enrolment_member_check(*, member) -> None:
+    """Refuse a member who may not enrol yet: one whose email address nobody has confirmed.
+
+    A partner's members count as confirmed: they never sign up here (no
+    password, no verification email), and the partner vouches for the address.
+    """
+    if member.email_verified_at is None and member.partner_id is None:
+        raise EmailNotVerified()
+
+
 def validate_start_date(*, start_date: dt.date, today: dt.date) -> None:
     if start_date < today - dt.timedelta(days=START_DATE_MAX_DAYS_AGO):
         raise EnrolmentError(f"The start date can be at most {START_DATE_MAX_DAYS_AGO} days ago.")
@@ -71,6 +88,7 @@ def enrolment_create(
 ) -> Enrolment:
     if program.status != Program.Status.PUBLISHED:
         raise EnrolmentError("This program is not open for enrolment.")
+    enrolment_member_check(member=member)
     validate_start_date(start_date=start_date, today=today or member_local_today(member))
     existing = Enrolment.objects.filter(member=member, program=program, status__in=Enrolment.CURRENT_STATUSES).first()
     if existing is not None:
@@ -217,8 +235,8 @@ def completion_record(
     pain_after: int | None = None,
     note: str = "",
     now: dt.datetime | None = None,
-) -> Completion:
-    """Tick a session off. Ticking again returns the first tick unchanged.
+) -> tuple[Completion, bool]:
+    """Tick a session off: (the tick, whether this call made it). Ticking again returns the first tick unchanged.
 
     Due and overdue sessions may be ticked in any order; future ones may not.
     Ticking the last open session completes the enrolment.
@@ -236,7 +254,7 @@ def completion_record(
         _lock(enrolment)
         existing = Completion.objects.filter(enrolment=enrolment, program_session=program_session).first()
         if existing is not None:
-            return existing
+            return existing, False
         if not enrolment.is_current:
             raise EnrolmentError("This enrolment has ended; restart the program to tick sessions again.")
         today = _today(enrolment, now)
@@ -256,13 +274,13 @@ def completion_record(
                     note=note,
                 )
         except IntegrityError:
-            return Completion.objects.get(enrolment=enrolment, program_session=program_session)
+            return Completion.objects.get(enrolment=enrolment, program_session=program_session), False
         total = ProgramSession.objects.filter(program_id=enrolment.program_id).count()
         if enrolment.completions.count() >= total:
             _end(enrolment, status=Enrolment.Status.COMPLETED, now=now)
         else:
             _refresh_reminders([enrolment])
-    return completion
+    return completion, True
 
 
 def completion_undo(*, enrolment: Enrolment, program_session: ProgramSession) -> None:
@@ -349,6 +367,43 @@ def program_unpublish(*, program: Program) -> Program:
 def program_archive(*, program: Program) -> Program:
     """Retire the program: hidden from the catalogue; current enrolments carry on."""
     return _set_status(program, Program.Status.ARCHIVED)
+
+
+# --- Stretches: publishing and back to draft (trainer side) ---
+
+
+def _in_published_programs(stretches: QuerySet[Stretch]) -> QuerySet[Stretch]:
+    """The stretches a published program uses: members see them, so they stay published."""
+    used = SessionItem.objects.filter(stretch=OuterRef("pk"), session__program__status=Program.Status.PUBLISHED)
+    return stretches.filter(Exists(used))
+
+
+def stretch_publish(*, stretches: QuerySet[Stretch], now: dt.datetime | None = None) -> int:
+    """Publish the stretches; how many there were. Bulk, so the library's list action stays one query."""
+    return stretches.update(status=Stretch.Status.PUBLISHED, updated_at=now or timezone.now())
+
+
+def stretch_draft_check(*, stretch: Stretch) -> None:
+    """Refuse to turn a stretch back into a draft while a published program uses it."""
+    if stretch.pk is not None and _in_published_programs(Stretch.objects.filter(pk=stretch.pk)).exists():
+        raise ProgramError("This stretch is part of a published program, so it cannot go back to draft.")
+
+
+@dataclass(frozen=True)
+class StretchDraftResult:
+    drafted: int
+    # Names of the stretches kept published because a published program uses them.
+    kept: list[str]
+
+
+def stretch_draft(*, stretches: QuerySet[Stretch], now: dt.datetime | None = None) -> StretchDraftResult:
+    """Set the stretches back to draft, but for those a published program uses (see stretch_draft_check)."""
+    in_use = _in_published_programs(stretches)
+    kept = sorted(in_use.values_list("name", flat=True))
+    drafted = stretches.exclude(pk__in=in_use.values("pk")).update(
+        status=Stretch.Status.DRAFT, updated_at=now or timezone.now()
+    )
+    return StretchDraftResult(drafted=drafted, kept=kept)
 
 
 def _copy_slug(slug: str) -> str:

@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from programs import schedule, selectors, services
-from programs.models import BodyArea, Completion, Enrolment, Program, SessionItem, Stretch
-from programs.services import NOTE_MAX_LENGTH, PAIN_MAX, PAIN_MIN
+from programs.models import PAIN_MAX, PAIN_MIN, BodyArea, Completion, Enrolment, Program, SessionItem, Stretch
+from programs.services import NOTE_MAX_LENGTH
 from stretchhub.api.fields import MAX_ID, LocalTimeField, StrictInputSerializer, TextField
 
 # --- Catalogue ------------------------------------------------------------------------------------
@@ -30,6 +30,7 @@ class DefaultPrescriptionSerializer(PrescriptionSerializer):
     sets = serializers.IntegerField(source="default_sets")
     reps = serializers.IntegerField(source="default_reps", allow_null=True)
     hold_seconds = serializers.IntegerField(source="default_hold_seconds", allow_null=True)
+    text = serializers.CharField(source="default_prescription_text", help_text="The prescription in words.")
 
 
 class ItemPrescriptionSerializer(PrescriptionSerializer):
@@ -66,15 +67,6 @@ class StretchDetailSerializer(StretchSerializer):
 
     class Meta(StretchSerializer.Meta):
         fields = [*StretchSerializer.Meta.fields, "steps", "cues", "cautions"]
-
-
-class ProgramSerializer(serializers.ModelSerializer):
-    weeks = serializers.IntegerField(source="length_in_weeks", help_text="Weeks up to the last session.")
-    session_count = serializers.IntegerField()
-
-    class Meta:
-        model = Program
-        fields = ["id", "slug", "title", "summary", "level", "weeks", "session_count", "published_at"]
 
 
 class ProgramListSerializer(serializers.Serializer):
@@ -238,7 +230,7 @@ class SessionSlotSerializer(serializers.Serializer):
 
 class CalendarDaySerializer(serializers.Serializer):
     date = serializers.DateField()
-    state = serializers.ChoiceField(choices=["done", "missed", "today", "upcoming", "rest", "paused"])
+    state = serializers.ChoiceField(choices=schedule.DayState.values)
     day_number = serializers.IntegerField(allow_null=True)
 
     def to_representation(self, day: schedule.CalendarDay) -> dict:

@@ -30,9 +30,20 @@ def _enrolments(member: User) -> list[Enrolment]:
     sessions = ProgramSession.objects.order_by("week", "day").prefetch_related(
         Prefetch(
             "items",
-            queryset=SessionItem.objects.only(
-                "id", "session_id", "sets", "reps", "hold_seconds", "per_side", "rest_seconds"
-            ),
+            queryset=SessionItem.objects.select_related("stretch")
+            .only(
+                "id",
+                "session_id",
+                "order",
+                "sets",
+                "reps",
+                "hold_seconds",
+                "per_side",
+                "rest_seconds",
+                "stretch",
+                "stretch__name",
+            )
+            .order_by("order"),
         )
     )
     return list(
@@ -66,7 +77,8 @@ def member_calendar(*, member: User, now: dt.datetime | None = None) -> bytes:
             if enrolment.paused_on is not None and slot.date >= enrolment.paused_on and not slot.done:
                 continue
             session = slot.session
-            seconds = sum(selectors.item_seconds(item) for item in session.items.all())
+            items = list(session.items.all())
+            seconds = sum(selectors.item_seconds(item) for item in items)
             minutes = max(MIN_EVENT_MINUTES, round(seconds / 60))
             start = dt.datetime.combine(slot.date, enrolment.reminder_time, tzinfo=tz)
             link = settings.SITE_URL + reverse(
@@ -78,7 +90,11 @@ def member_calendar(*, member: User, now: dt.datetime | None = None) -> bytes:
             event.add("dtstart", start)
             event.add("dtend", start + dt.timedelta(minutes=minutes))
             event.add("summary", f"{'✓ ' if slot.done else ''}{enrolment.program.title}: {session.title}")
-            event.add("description", f"Week {session.week}, day {session.day} of {enrolment.program.title}.\n{link}")
+            stretches = "".join(f"\n• {item.stretch.name}: {item.prescription_text}" for item in items)
+            event.add(
+                "description",
+                f"Week {session.week}, day {session.day} of {enrolment.program.title}.{stretches}\n{link}",
+            )
             event.add("url", link)
             event.add("status", "CONFIRMED")
             event.add("transp", "TRANSPARENT")

@@ -52,10 +52,10 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
     }
     if request.method == "POST":
         try:
-            completion_record(enrolment=enrolment, program_session=session)
+            _completion, created = completion_record(enrolment=enrolment, program_session=session)
         except EnrolmentError as error:
             return render(request, "reminders/done_confirm.html", {**context, "error": str(error)}, status=400)
-        return render(request, "reminders/done_result.html", context)
+        return render(request, "reminders/done_result.html", {**context, "already": not created})
     if Completion.objects.filter(enrolment=enrolment, program_session=session).exists():
         return render(request, "reminders/done_result.html", {**context, "already": True})
     return render(request, "reminders/done_confirm.html", context)

@@ -1,11 +1,14 @@
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.messages import get_messages
 
 from accounts.api.services import api_token_create
 from accounts.models import APIToken, PartnerAPIKey
-from tests.factories import PartnerFactory, UserFactory
+from programs.reminders.services import reminder_schedule_refresh
+from tests.factories import EnrolmentFactory, PartnerFactory, UserFactory, build_program
 
 pytestmark = pytest.mark.django_db
 
@@ -70,39 +73,71 @@ def test_it_shows_last_use_on_the_key_list(admin_client, partner):
     assert "Last used" in content or "last used" in content
 
 
+def _user_form_data(admin_client, user, **changes) -> dict:
+    """What the admin's user change form posts back unchanged, with `changes` on top."""
+    form = admin_client.get(f"/admin/accounts/user/{user.pk}/change/").context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(
+        {
+            "username": user.username,
+            "email": user.email,
+            "timezone": user.timezone,
+            "default_reminder_time": "08:00",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00",
+            "api_tokens-TOTAL_FORMS": "0",
+            "api_tokens-INITIAL_FORMS": "0",
+            "api_tokens-MIN_NUM_FORMS": "0",
+            "api_tokens-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for name in ("password", "groups", "user_permissions", "last_login"):
+        data.pop(name, None)
+    data.update(changes)
+    return data
+
+
 def test_it_lists_and_revokes_member_tokens_on_the_user_page(admin_client, alice):
     token, _raw = api_token_create(user=alice)
 
     page = admin_client.get(f"/admin/accounts/user/{alice.pk}/change/")
     assert token.prefix in page.content.decode()
 
-    form = page.context["adminform"].form
-    data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update(
-        {
-            "username": alice.username,
-            "email": alice.email,
-            "timezone": alice.timezone,
-            "default_reminder_time": "08:00",
-            "date_joined_0": "2026-01-01",
-            "date_joined_1": "00:00",
+    data = _user_form_data(
+        admin_client,
+        alice,
+        **{
             "api_tokens-TOTAL_FORMS": "1",
             "api_tokens-INITIAL_FORMS": "1",
-            "api_tokens-MIN_NUM_FORMS": "0",
-            "api_tokens-MAX_NUM_FORMS": "1000",
             "api_tokens-0-id": token.pk,
             "api_tokens-0-user": alice.pk,
             "api_tokens-0-DELETE": "on",
-        }
+        },
     )
-    data.pop("password", None)
-    data.pop("groups", None)
-    data.pop("user_permissions", None)
-    data.pop("last_login", None)
     response = admin_client.post(f"/admin/accounts/user/{alice.pk}/change/", data)
 
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     assert not APIToken.objects.exists()
+
+
+def test_a_new_timezone_set_in_the_admin_moves_the_next_reminder_to_its_local_time(admin_client, alice, time_machine):
+    # Tuesday 10 March 2026, noon in Berlin, 07:00 in New York (EDT since 8 March); a session every day.
+    time_machine.move_to(dt.datetime(2026, 3, 10, 11, 0, tzinfo=dt.UTC), tick=False)
+    program = build_program(weeks=1, days=(1, 2, 3, 4, 5, 6, 7))
+    enrolment = EnrolmentFactory(member=alice, program=program, start_date=dt.date(2026, 3, 9))
+    reminder_schedule_refresh(enrolments=[enrolment])
+    enrolment.refresh_from_db()
+    assert enrolment.next_reminder_at == dt.datetime(2026, 3, 11, 8, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+
+    data = _user_form_data(admin_client, alice, timezone="America/New_York", default_reminder_time="08:00")
+    response = admin_client.post(f"/admin/accounts/user/{alice.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    alice.refresh_from_db()
+    assert alice.timezone == "America/New_York"
+    enrolment.refresh_from_db()
+    # Today's 08:00 is still ahead in New York.
+    assert enrolment.next_reminder_at == dt.datetime(2026, 3, 10, 8, 0, tzinfo=ZoneInfo("America/New_York"))
 
 
 def test_it_hides_the_librarys_partnerless_key_model(admin_client):

@@ -89,7 +89,13 @@ def test_it_shows_a_stretch_with_its_steps_and_cautions(api):
 
     assert body["steps"] == ["Stand tall.", "Reach up slowly.", "Breathe out and relax."]
     assert body["cautions"] == ["Move slowly.", "Stop if it hurts."]
-    assert body["default_prescription"] == {"sets": 1, "reps": None, "hold_seconds": 20, "per_side": False}
+    assert body["default_prescription"] == {
+        "sets": 1,
+        "reps": None,
+        "hold_seconds": 20,
+        "per_side": False,
+        "text": "20 s hold",
+    }
 
 
 def test_it_returns_a_programs_whole_structure(api, program):

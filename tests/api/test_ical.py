@@ -57,6 +57,16 @@ def test_it_puts_each_session_at_the_reminder_time_across_a_dst_change(client, a
     assert [str(tz["TZID"]) for tz in timezones] == ["Europe/Berlin"]
 
 
+def test_it_lists_each_stretch_with_its_prescription_in_the_event(client, alice, daily, time_machine):
+    time_machine.move_to(dt.datetime(2026, 3, 26, 12, tzinfo=dt.UTC), tick=False)
+    EnrolmentFactory(member=alice, program=daily, start_date=dt.date(2026, 3, 27))
+    first, second = daily.sessions.get(day=1).items.order_by("order")
+
+    description = str(_events(client, alice)[0]["DESCRIPTION"])
+
+    assert f"• {first.stretch.name}: 20 s hold\n• {second.stretch.name}: 20 s hold\n" in description
+
+
 def test_it_marks_done_sessions(client, alice, daily, time_machine):
     time_machine.move_to(dt.datetime(2026, 3, 28, 12, tzinfo=dt.UTC), tick=False)
     enrolment = EnrolmentFactory(member=alice, program=daily, start_date=dt.date(2026, 3, 27))

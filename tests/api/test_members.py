@@ -1,10 +1,12 @@
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from accounts.models import User
 from programs import selectors
 from programs.models import Completion, Enrolment, Program, ProgramSession
+from programs.reminders.services import reminder_schedule_refresh
 from tests.api.conftest import as_member
 from tests.factories import CompletionFactory, EnrolmentFactory, ProgramFactory, build_program
 
@@ -58,6 +60,19 @@ def test_it_changes_profile_and_reminder_settings(alice_api, alice, enrolment):
     )
     enrolment.refresh_from_db()
     assert enrolment.next_reminder_at is None  # the master switch is off: reminders follow the settings service
+
+
+def test_a_new_timezone_moves_the_next_reminder_to_its_local_time(alice_api, alice, enrolment):
+    reminder_schedule_refresh(enrolments=[enrolment])
+    enrolment.refresh_from_db()
+    # Tuesday 10 March, 13:00 in Berlin: the next session day is Wednesday, at 08:00 local.
+    assert enrolment.next_reminder_at == dt.datetime(2026, 3, 11, 8, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+
+    response = alice_api.patch("/api/v1/me/", {"timezone": "America/New_York"}, format="json")
+
+    assert response.status_code == 200, response.content
+    enrolment.refresh_from_db()
+    assert enrolment.next_reminder_at == dt.datetime(2026, 3, 11, 8, 0, tzinfo=ZoneInfo("America/New_York"))
 
 
 @pytest.mark.parametrize(
@@ -176,6 +191,7 @@ def test_it_asks_for_a_confirmed_email_before_enrolling(program, now):
     response = as_member(unverified).post("/api/v1/enrolments/", {"program": "back"}, format="json")
 
     assert response.status_code == 403
+    assert response.json()["message"] == "Confirm your email address first: then you can enrol."
     assert not Enrolment.objects.exists()
 
 

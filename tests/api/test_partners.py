@@ -1,9 +1,11 @@
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from accounts.models import User
 from programs.models import Completion, Enrolment, Program
+from programs.reminders.services import reminder_schedule_refresh
 from tests.api.conftest import as_partner
 from tests.factories import EnrolmentFactory, ProgramFactory, UserFactory
 
@@ -92,6 +94,23 @@ def test_it_updates_a_member(clinic, partner_member):
     assert response.status_code == 200
     partner_member.refresh_from_db()
     assert (partner_member.timezone, partner_member.email) == ("Asia/Tokyo", "new@clinic.example")
+
+
+def test_a_new_timezone_moves_the_members_next_reminder_to_its_local_time(clinic, partner_member, program):
+    partner_member.timezone = "Europe/Berlin"
+    partner_member.save()
+    enrolment = EnrolmentFactory(member=partner_member, program=program, start_date=dt.date(2026, 3, 2))
+    reminder_schedule_refresh(enrolments=[enrolment])
+    enrolment.refresh_from_db()
+    assert enrolment.next_reminder_at == dt.datetime(2026, 3, 11, 8, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+
+    response = clinic.patch(
+        f"/api/v1/partner/members/{partner_member.pk}/", {"timezone": "America/New_York"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    enrolment.refresh_from_db()
+    assert enrolment.next_reminder_at == dt.datetime(2026, 3, 11, 8, 0, tzinfo=ZoneInfo("America/New_York"))
 
 
 def test_it_cannot_change_another_partners_member(clinic, partner_b_member):

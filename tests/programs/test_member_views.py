@@ -79,6 +79,17 @@ def test_it_sends_unverified_members_to_confirm_their_email(client, program):
     assert not Enrolment.objects.exists()
 
 
+def test_it_refuses_an_enrolment_posted_by_an_unverified_member(client, program):
+    member = UserFactory(email_verified_at=None)
+    client.force_login(member)
+    response = client.post(
+        _url("enrol", slug=program.slug), {"start_date": "2026-03-10", "reminder_time": "08:00"}, follow=True
+    )
+    assert response.redirect_chain[0][0].startswith(reverse("accounts:verify_sent"))
+    assert "Confirm your email address first: then you can enrol." in _text(response)
+    assert not Enrolment.objects.exists()
+
+
 def test_the_enrol_form_defaults_to_today_and_the_profile_reminder_time(member_client, alice, program):
     alice.default_reminder_time = dt.time(7, 30)
     alice.save()
@@ -163,6 +174,19 @@ def test_today_shows_a_rest_day_with_the_next_session(member_client, alice, prog
     # Day 1 was 9 March, day 3 is 11 March: today (10 March) is a rest day.
     assert "Rest day — next session on" in text
     assert "Wednesday 11 March" in text
+
+
+def test_today_lists_the_next_few_days_with_their_state(member_client, enrolment):
+    text = _text(member_client.get(_url("dashboard")))
+    # Started today (day 1, 10 March): sessions on days 3 and 5, rest days between.
+    days = re.findall(r'coming-day--(\w+)">.*?datetime="([\d-]+)".*?coming-day__what">(\w+)<', text)
+    assert days == [
+        ("rest", "2026-03-11", "Rest"),
+        ("upcoming", "2026-03-12", "Session"),
+        ("rest", "2026-03-13", "Rest"),
+        ("upcoming", "2026-03-14", "Session"),
+        ("rest", "2026-03-15", "Rest"),
+    ]
 
 
 def test_today_lists_overdue_sessions_to_catch_up(member_client, alice, program):
@@ -348,6 +372,14 @@ def test_ticking_twice_records_one_completion(member_client, enrolment, program)
     member_client.post(url, {"pain_after": "2"})
     member_client.post(url, {"pain_after": "5"})
     assert Completion.objects.get().pain_after == 2
+
+
+def test_ticking_again_says_it_was_already_ticked(member_client, enrolment, program):
+    url = _session_url(enrolment, _sessions(program)[0], "session_tick")
+    assert "Session ticked off. Nice work." in _text(member_client.post(url, {}, follow=True))
+    again = _text(member_client.post(url, {}, follow=True))
+    assert "This session was already ticked off." in again
+    assert "Nice work" not in again
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from programs.models import Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
+from programs.models import Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch, prescription_text
 from tests.factories import (
     CompletionFactory,
     EnrolmentFactory,
@@ -253,7 +253,19 @@ def test_it_counts_an_open_pause_up_to_today():
     assert enrolment.date_of_day(4, today=today) == D(2027, 3, 3)
 
 
-def test_it_measures_a_program_in_weeks_up_to_its_last_session():
-    program = build_program(weeks=3, days=(2,))
-    assert program.length_in_weeks == 3
-    assert ProgramFactory().length_in_weeks == 0
+@pytest.mark.parametrize(
+    ("prescription", "text"),
+    [
+        ({"sets": 1, "reps": 5, "hold_seconds": None, "per_side": False}, "5 reps"),
+        ({"sets": 1, "reps": None, "hold_seconds": 20, "per_side": True}, "20 s hold per side"),
+        ({"sets": 3, "reps": 8, "hold_seconds": None, "per_side": False}, "3 × 8 reps"),
+        ({"sets": 2, "reps": None, "hold_seconds": 30, "per_side": True}, "2 × 30 s hold per side"),
+    ],
+)
+def test_it_says_a_prescription_in_words(prescription, text):
+    assert prescription_text(**prescription) == text
+
+
+def test_a_stretch_says_its_default_prescription_the_same_way():
+    stretch = StretchFactory.build(default_sets=2, default_reps=None, default_hold_seconds=30, per_side=True)
+    assert stretch.default_prescription_text == "2 × 30 s hold per side"

@@ -4,7 +4,7 @@ import pytest
 
 from programs import services
 from programs.models import Program, SessionItem, Stretch
-from tests.factories import ProgramFactory, ProgramSessionFactory, SessionItemFactory, build_program
+from tests.factories import ProgramFactory, ProgramSessionFactory, SessionItemFactory, StretchFactory, build_program
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +63,40 @@ def test_it_unpublishes_and_archives():
     assert Program.objects.get(pk=program.pk).status == Program.Status.DRAFT
     services.program_archive(program=program)
     assert Program.objects.get(pk=program.pk).status == Program.Status.ARCHIVED
+
+
+def test_it_publishes_stretches():
+    drafts = [StretchFactory(status=Stretch.Status.DRAFT) for _ in range(2)]
+    assert services.stretch_publish(stretches=Stretch.objects.filter(pk__in=[s.pk for s in drafts])) == 2
+    assert set(Stretch.objects.values_list("status", flat=True)) == {Stretch.Status.PUBLISHED}
+
+
+def test_it_sets_stretches_back_to_draft_but_keeps_those_a_published_program_uses():
+    program = build_program(weeks=1, days=(1,), items_per_session=1)
+    used = program.sessions.get().items.get().stretch
+    used.name = "In use"
+    used.save()
+    spare = StretchFactory()
+
+    result = services.stretch_draft(stretches=Stretch.objects.all())
+
+    assert result == services.StretchDraftResult(drafted=1, kept=["In use"])
+    assert Stretch.objects.get(pk=spare.pk).status == Stretch.Status.DRAFT
+    assert Stretch.objects.get(pk=used.pk).status == Stretch.Status.PUBLISHED
+
+
+def test_a_draft_programs_stretch_may_go_back_to_draft():
+    program = _draft(weeks=1, days=(1,), items_per_session=1)
+    stretch = program.sessions.get().items.get().stretch
+    services.stretch_draft_check(stretch=stretch)
+    assert services.stretch_draft(stretches=Stretch.objects.all()).drafted == 1
+
+
+def test_it_refuses_to_draft_one_stretch_a_published_program_uses():
+    program = build_program(weeks=1, days=(1,), items_per_session=1)
+    stretch = program.sessions.get().items.get().stretch
+    with pytest.raises(services.ProgramError, match="part of a published program"):
+        services.stretch_draft_check(stretch=stretch)
 
 
 def test_it_duplicates_deeply_as_a_draft_of_the_new_author(trainer):

@@ -106,7 +106,7 @@ def program(db):
 
 def test_it_publishes_a_four_week_program_with_rest_days(program):
     assert program.status == Program.Status.PUBLISHED
-    assert program.length_in_weeks == 4
+    assert max(program.sessions.values_list("week", flat=True)) == 4
     for week in range(1, 5):
         days = set(program.sessions.filter(week=week).values_list("day", flat=True))
         assert 3 <= len(days) <= 4

@@ -128,16 +128,6 @@ def test_todays_open_session_does_not_count_as_missed(alice, program):
     assert {d.date: d.state for d in p.calendar}[D(2026, 3, 4)] == DayState.TODAY
 
 
-def test_pain_points_are_oldest_first_and_skip_ticks_without_scores(alice, program):
-    enrolment = EnrolmentFactory(member=alice, program=program, start_date=D(2026, 3, 2))
-    sessions = _sessions(program)
-    _done(enrolment, sessions[1], _utc(2026, 3, 5, 9), pain_before=4)
-    _done(enrolment, sessions[0], _utc(2026, 3, 2, 9), pain_after=6)
-    _done(enrolment, sessions[2], _utc(2026, 3, 6, 9))
-    points = _progress(enrolment, D(2026, 3, 7)).pain_points
-    assert [(c.pain_before, c.pain_after) for c in points] == [(None, 6), (4, None)]
-
-
 def test_progress_reads_only_the_prefetched_rows(alice, program, django_assert_num_queries):
     enrolment = EnrolmentFactory(member=alice, program=program, start_date=D(2026, 3, 2))
     _done(enrolment, _sessions(program)[0], _utc(2026, 3, 2, 9))
@@ -151,4 +141,3 @@ def test_a_member_sees_only_their_own_enrolments(alice, bob, program):
     EnrolmentFactory(member=bob, program=program)
     mine = EnrolmentFactory(member=alice, program=program)
     assert list(selectors.member_enrolments(member=alice)) == [mine]
-    assert list(selectors.member_current_enrolments(member=alice)) == [mine]

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from programs.models import Completion, Enrolment, Program
 from programs.services import (
     AlreadyEnrolled,
+    EmailNotVerified,
     EnrolmentError,
     completion_record,
     completion_undo,
@@ -17,7 +18,7 @@ from programs.services import (
     enrolment_resume,
     enrolment_update_reminder,
 )
-from tests.factories import EnrolmentFactory, ProgramFactory, build_program
+from tests.factories import EnrolmentFactory, ProgramFactory, UserFactory, build_program
 
 D = dt.date
 TODAY = D(2026, 3, 10)
@@ -70,6 +71,28 @@ def test_it_refuses_a_draft_program(alice):
     with pytest.raises(EnrolmentError, match="not open"):
         _enrol(alice, draft)
     assert not Enrolment.objects.exists()
+
+
+def test_it_refuses_a_member_whose_email_is_not_confirmed(program):
+    newcomer = UserFactory(email_verified_at=None)
+    with pytest.raises(EmailNotVerified, match="Confirm your email address first"):
+        _enrol(newcomer, program)
+    assert not Enrolment.objects.exists()
+
+
+def test_it_enrols_a_partners_member_without_a_confirmed_email(program, partner):
+    # The partner vouches for the address: its members never get a verification email.
+    managed = UserFactory(email_verified_at=None, partner=partner, external_id="p-1")
+    assert _enrol(managed, program).member == managed
+
+
+def test_a_restart_also_needs_a_confirmed_email(alice, program):
+    old = _enrol(alice, program)
+    enrolment_leave(enrolment=old)
+    alice.email_verified_at = None
+    alice.save()
+    with pytest.raises(EmailNotVerified):
+        enrolment_restart(enrolment=old, start_date=TODAY)
 
 
 @pytest.mark.parametrize("start", [TODAY - dt.timedelta(days=14), TODAY, TODAY + dt.timedelta(days=365)])
@@ -249,7 +272,7 @@ def enrolment(alice, program, time_machine):
 
 
 def test_it_records_a_tick_with_pain_scores_and_a_note(enrolment, program):
-    completion = completion_record(
+    completion, created = completion_record(
         enrolment=enrolment,
         program_session=_sessions(program)[0],
         pain_before=6,
@@ -257,14 +280,20 @@ def test_it_records_a_tick_with_pain_scores_and_a_note(enrolment, program):
         note="  Felt looser.  ",
         now=_at(TODAY),
     )
+    assert created is True
     assert (completion.pain_before, completion.pain_after, completion.note) == (6, 3, "Felt looser.")
     assert completion.completed_at == _at(TODAY)
 
 
 def test_ticking_twice_is_ticking_once(enrolment, program):
     session = _sessions(program)[0]
-    first = completion_record(enrolment=enrolment, program_session=session, pain_before=4, now=_at(TODAY))
-    second = completion_record(enrolment=enrolment, program_session=session, pain_before=9, now=_at(TODAY))
+    first, first_created = completion_record(
+        enrolment=enrolment, program_session=session, pain_before=4, now=_at(TODAY)
+    )
+    second, second_created = completion_record(
+        enrolment=enrolment, program_session=session, pain_before=9, now=_at(TODAY)
+    )
+    assert (first_created, second_created) == (True, False)
     assert second.pk == first.pk
     assert second.pain_before == 4
     assert Completion.objects.count() == 1
@@ -310,7 +339,7 @@ def test_today_is_the_members_local_date(enrolment, program, alice):
         completion_record(enrolment=enrolment, program_session=session, now=late)
     alice.timezone = "Pacific/Auckland"
     alice.save()
-    assert completion_record(enrolment=enrolment, program_session=session, now=late).pk
+    assert completion_record(enrolment=enrolment, program_session=session, now=late)[1] is True
 
 
 def test_the_local_date_follows_daylight_saving_changes(enrolment, program, alice):
@@ -327,7 +356,7 @@ def test_the_local_date_follows_daylight_saving_changes(enrolment, program, alic
         )
     assert completion_record(
         enrolment=enrolment, program_session=second, now=dt.datetime(2026, 3, 11, 4, 0, tzinfo=dt.UTC)
-    ).pk
+    )[1]
 
 
 @pytest.mark.parametrize("pain", [-1, 11, True, "5"])
@@ -359,8 +388,8 @@ def test_repeating_the_last_tick_after_completion_returns_the_first(enrolment, p
     sessions = _sessions(program)
     for session in sessions:
         completion_record(enrolment=enrolment, program_session=session, now=end)
-    again = completion_record(enrolment=enrolment, program_session=sessions[-1], now=end)
-    assert again.enrolment_id == enrolment.pk
+    again, created = completion_record(enrolment=enrolment, program_session=sessions[-1], now=end)
+    assert (again.enrolment_id, created) == (enrolment.pk, False)
     assert Completion.objects.count() == len(sessions)
 
 
@@ -373,7 +402,7 @@ def test_it_refuses_to_tick_in_an_enrolment_that_was_left(enrolment, program):
 def test_a_paused_member_can_still_catch_up_on_earlier_sessions(enrolment, program):
     enrolment_pause(enrolment=enrolment, today=D(2026, 3, 11))
     sessions = _sessions(program)
-    assert completion_record(enrolment=enrolment, program_session=sessions[0], now=_at(D(2026, 3, 12))).pk
+    assert completion_record(enrolment=enrolment, program_session=sessions[0], now=_at(D(2026, 3, 12)))[1] is True
     # The 12 March session moved past the pause: it is not due while paused.
     with pytest.raises(EnrolmentError, match="not due yet"):
         completion_record(enrolment=enrolment, program_session=sessions[1], now=_at(D(2026, 3, 12)))

@@ -94,6 +94,8 @@ def test_it_treats_a_replayed_done_link_as_harmless(client, enrolment):
     later = client.get(path)
     assert first.status_code == again.status_code == later.status_code == 200
     assert Completion.objects.count() == 1
+    assert b"Nicely done" in first.content
+    assert b"Already ticked off" in again.content
     assert b"Already ticked off" in later.content
 
 
