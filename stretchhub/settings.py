@@ -51,6 +51,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "stretchhub.middleware.RequestIDMiddleware",
+    "stretchhub.middleware.APIErrorsAsJSONMiddleware",
+    # Before anything reads a cookie, the query string or a form: see stretchhub/input.py.
+    "stretchhub.input.RejectUnusableInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -332,7 +335,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "programs.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["programs.api.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "programs.api.exceptions.api_exception_handler",
     "UNICODE_JSON": True,
 }
