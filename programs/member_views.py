@@ -43,7 +43,8 @@ def _wants_fragment(request: HttpRequest) -> bool:
 
 def _back(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # Only a path on this site: redirect() would take "a:b" for a URL name, and reversing it is a 500.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

@@ -50,3 +50,54 @@ class RequestIDFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
+
+
+# --- The API answers errors in its JSON shape, whatever raised them --------------------------------
+
+API_PATH_PREFIX = "/api/"
+# Django's own error pages (an uncaught exception, a body over DATA_UPLOAD_MAX_MEMORY_SIZE, ...) are
+# HTML; on the API they become {"message", "code", "errors"} like every other API error.
+_API_ERRORS = {
+    400: ("bad_request", "The request could not be read."),
+    403: ("permission_denied", "You may not do this."),
+    404: ("not_found", "There is no API endpoint at this address."),
+    413: ("too_large", "The request body is too large."),
+    500: ("server_error", "Something went wrong on our side. It is logged and we will look into it."),
+}
+
+
+def is_api_request(request) -> bool:
+    return request.path_info.startswith(API_PATH_PREFIX)
+
+
+def api_error_response(*, status: int, message: str | None = None, code: str | None = None):
+    from django.http import JsonResponse
+
+    default_code, default_message = _API_ERRORS.get(status, _API_ERRORS[400 if status < 500 else 500])
+    body = {"message": message or default_message, "code": code or default_code, "errors": {}}
+    return JsonResponse(body, status=status)
+
+
+class APIErrorsAsJSONMiddleware:
+    """Swaps Django's HTML error pages for JSON under /api/; the traceback was logged as usual."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and is_api_request(request)
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return api_error_response(status=response.status_code)
+        return response
+
+    def process_exception(self, request, exception):
+        from django.core.exceptions import RequestDataTooBig
+
+        # Django answers a body over DATA_UPLOAD_MAX_MEMORY_SIZE with a plain 400; 413 says what to change.
+        if isinstance(exception, RequestDataTooBig) and is_api_request(request):
+            return api_error_response(status=413)
+        return None

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "stretchhub.middleware.RequestIDMiddleware",
+    "stretchhub.middleware.APIErrorsAsJSONMiddleware",
+    # Before anything reads a cookie, the query string or a form: see stretchhub/input.py.
+    "stretchhub.input.RejectUnusableInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -335,7 +338,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "stretchhub.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["stretchhub.api.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "stretchhub.api.exceptions.api_exception_handler",
     "UNICODE_JSON": True,
 }

@@ -54,6 +54,7 @@ ERROR_DESCRIPTIONS = {
     "404": "No such object for this caller (another owner's objects are not found either), in the URL or the body.",
     "406": "Only application/json responses can be produced.",
     "409": "Conflicts with the current state, or an Idempotency-Key reused with a different request.",
+    "413": "The request body is larger than the server accepts.",
     "415": "Send JSON (Content-Type: application/json).",
     "429": "Too many requests: wait the seconds in Retry-After.",
 }
@@ -99,7 +100,7 @@ class StretchHubAutoSchema(AutoSchema):
         if self._is_idempotent():
             codes.append("409")
         if has_body or self._is_idempotent():
-            codes.append("415")
+            codes.extend(["413", "415"])
         return sorted(code for code in codes if code not in responses)
 
     def _get_response_bodies(self, direction="response"):

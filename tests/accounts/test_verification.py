@@ -186,3 +186,13 @@ def test_it_lets_an_unverified_member_log_in(client, carol):
 
     assert response.status_code == 302
     assert int(client.session["_auth_user_id"]) == carol.pk
+
+
+def test_it_ignores_a_next_that_is_not_a_path(client, alice):
+    # redirect() reads "a:b" as a URL name; reversing an unknown one was a 500.
+    client.force_login(alice)
+
+    response = client.post(reverse("accounts:verify_resend"), {"next": "08:00"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:verify_sent")

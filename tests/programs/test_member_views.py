@@ -601,3 +601,11 @@ def test_the_session_page_has_a_fixed_query_count(member_client, alice, django_a
     session = _sessions(current.program)[-1]
     with django_assert_num_queries(7):
         assert member_client.get(_session_url(current, session)).status_code == 200
+
+
+def test_it_ignores_a_next_that_is_not_a_path(member_client, enrolment):
+    # redirect() reads "a:b" as a URL name; reversing an unknown one was a 500.
+    response = member_client.post(_url("enrolment_pause", pk=enrolment.pk), {"next": "08:00"})
+
+    assert response.status_code == 302
+    assert response["Location"] == _url("enrolment", pk=enrolment.pk)
