@@ -1,5 +1,7 @@
 import time
+import uuid
 
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
@@ -31,6 +33,20 @@ def _check_broker() -> tuple[bool, str]:
     return True, "ok"
 
 
+def _check_cache() -> tuple[bool, str]:
+    # django-redis is set to swallow its errors (a Redis outage must not fail
+    # requests), so a broken cache shows only as a value that does not stick.
+    probe = uuid.uuid4().hex
+    try:
+        cache.set("healthz:probe", probe, timeout=10)
+        kept = cache.get("healthz:probe")
+    except Exception as exc:  # a backend that raises instead
+        return False, f"error: {str(exc)[:200]}"
+    if kept != probe:
+        return False, "error: a value written to the cache could not be read back"
+    return True, "ok"
+
+
 def _check_beat() -> tuple[bool, str]:
     try:
         last_tick = heartbeat_cache().get(HEARTBEAT_KEY)
@@ -46,10 +62,10 @@ def _check_beat() -> tuple[bool, str]:
 
 @never_cache
 def healthz(request):
-    """200 when the database answers; with ?full=1 also the broker and beat."""
+    """200 when the database answers; with ?full=1 also the cache, the broker and beat."""
     checks = {"database": _check_database}
     if request.GET.get("full") == "1":
-        checks |= {"broker": _check_broker, "beat": _check_beat}
+        checks |= {"cache": _check_cache, "broker": _check_broker, "beat": _check_beat}
     results = {name: check() for name, check in checks.items()}
     healthy = all(ok for ok, _ in results.values())
     return JsonResponse({name: detail for name, (_, detail) in results.items()}, status=200 if healthy else 503)

@@ -225,15 +225,44 @@ class DispatchResult:
     requeued: int = 0
     missed: int = 0
     batches: int = 0
+    # Claimed but not handed to a sender (the broker refused): left for the next dispatch.
+    held: int = 0
 
 
 Enqueue = Callable[[list[int], dt.datetime], None]
 
 
-def _queue(ids: list[int], token: dt.datetime, *, enqueue: Enqueue, batch_size: int, result: DispatchResult) -> None:
+def _queue(ids: list[int], token: dt.datetime, *, enqueue: Enqueue, batch_size: int, result: DispatchResult) -> bool:
+    """Hand `ids` to the senders in batches; False (the rest held back) when a batch cannot be queued."""
     for start in range(0, len(ids), batch_size):
-        enqueue(ids[start : start + batch_size], token)
+        try:
+            enqueue(ids[start : start + batch_size], token)
+        except Exception:  # the broker is down or refused: whatever the error, this batch is not queued
+            log.warning("Could not queue reminders; the next dispatch queues them again", exc_info=True)
+            result.held += _hold(ids[start:], token=token)
+            return False
         result.batches += 1
+    return True
+
+
+def _hold(ids: list[int], *, token: dt.datetime) -> int:
+    """Leave rows that could not be queued for the next dispatch, not CLAIM_TIMEOUT later."""
+    # Backdating the claim past CLAIM_TIMEOUT makes the rows stale at once, so
+    # the next dispatch's _requeue_stale takes them back a minute from now.
+    # Changing the token also fences off a message that did reach the broker
+    # despite the error: its sender finds nothing left to take.
+    held = 0
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        held += len(
+            _update_returning_ids(
+                f"{_in_clause(part)} AND status = %s AND claimed_at = %s",
+                [*part, ReminderDelivery.Status.CLAIMED, token],
+                set_sql="claimed_at = %s",
+                set_params=[token - CLAIM_TIMEOUT - dt.timedelta(seconds=1)],
+            )
+        )
+    return held
 
 
 def _update_returning_ids(sql_where: str, params: list, *, set_sql: str, set_params: list) -> list[int]:
@@ -367,7 +396,10 @@ def reminder_dispatch(
     with transaction.atomic():
         requeued = _requeue_stale(now=now, token=token)
     result.requeued = len(requeued)
-    _queue(requeued, token, enqueue=enqueue, batch_size=batch_size, result=result)
+    # A broker that refused one batch refuses the next: stop until the next
+    # dispatch. Rows not yet claimed are still due (next_reminder_at) and wait too.
+    if not _queue(requeued, token, enqueue=enqueue, batch_size=batch_size, result=result):
+        return result
 
     while timezone.now() - started < budget:
         # Each chunk gets its own token: distinct rounds never share one.
@@ -388,7 +420,8 @@ def reminder_dispatch(
             .values_list("id", flat=True)
         )
         result.queued += len(ids)
-        _queue(ids, token, enqueue=enqueue, batch_size=batch_size, result=result)
+        if not _queue(ids, token, enqueue=enqueue, batch_size=batch_size, result=result):
+            break
     return result
 
 

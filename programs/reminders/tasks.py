@@ -33,6 +33,10 @@ def reminder_dispatch_task() -> None:
             result.missed,
             result.batches,
         )
+    if result.held:
+        log.warning(
+            "Reminders held back: %s could not be queued (broker unavailable?); retried next minute", result.held
+        )
 
 
 # acks_late: safe because the claim makes the task idempotent (a second run

@@ -11,6 +11,7 @@ database there lives in this process's memory.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import signal
@@ -36,6 +37,7 @@ from programs.reminders.services import CLAIM_TIMEOUT, reminder_dispatch, remind
 from programs.reminders.tasks import reminder_dispatch_task, reminder_send_batch_task
 from stretchhub.celery import app
 from tests.factories import EnrolmentFactory, UserFactory, build_program
+from tests.redis_server import redis_server_fixture
 
 from .conftest import EVERY_DAY
 from .smtp_sink import start_sink
@@ -332,3 +334,74 @@ def test_it_sends_exactly_one_email_per_member_through_duplicate_dispatchers_a_k
     assert any(sink.attempts[email] >= 2 for email in unlucky)
     assert ReminderDelivery.objects.filter(enrolment__in=enrolments, attempts__gte=2).exists()
     assert ReminderDelivery.objects.filter(enrolment__in=enrolments).count() == 30
+
+
+# --- A broker outage ------------------------------------------------------------------------------------
+#
+# The broker here is a redis-server of this module's own, whatever the suite's
+# broker, killed with SIGKILL while a dispatch runs: every message it held is
+# lost, as in a crash.
+
+redis_server = pytest.fixture(scope="module")(redis_server_fixture)
+
+
+def _forget_broker_connections() -> None:
+    # The app keeps its connection and producer pools for the broker it first
+    # used; dropped, they are made again from the URLs now configured.
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker(redis_server, settings):
+    """This process's Celery app and the test workers on the module's redis-server."""
+    if not redis_server.ping():
+        redis_server.start()
+    url = redis_server.url(1)
+    # The workers fixture hands the worker this URL.
+    settings.CELERY_BROKER_URL = url
+    # broker_url itself would lose to a CELERY_BROKER_URL variable; the read
+    # and write URLs are what connections use.
+    app.conf.update(broker_read_url=url, broker_write_url=url)
+    saved_options = app.conf.broker_transport_options
+    app.conf.broker_transport_options = {"visibility_timeout": 3600}
+    _forget_broker_connections()
+    yield redis_server
+    app.conf.update(broker_read_url=None, broker_write_url=None, broker_transport_options=saved_options)
+    _forget_broker_connections()
+
+
+def test_reminders_dispatched_while_the_broker_is_down_go_out_once_when_it_returns(
+    broker, workers, sink, queue, caplog
+):
+    enrolments = due_now(6)
+    emails = sorted(e.member.email for e in enrolments)
+    worker = workers()
+    wait_for(lambda: re.search(r"\bready\.", worker.log.read_text()), timeout=60, what="the worker", worker=worker)
+
+    broker.kill()
+    # This minute's dispatch, as a worker runs it: the rows are claimed in the
+    # database, but no message can reach the broker.
+    with caplog.at_level(logging.WARNING):
+        reminder_dispatch_task()
+
+    assert ReminderDelivery.objects.filter(enrolment__in=enrolments).count() == 6
+    assert set(statuses(enrolments).values()) == {Status.CLAIMED}
+    assert "Reminders held back: 6 could not be queued" in caplog.text
+    assert sink.count == 0
+
+    broker.start()
+    # The next minute's dispatch, sent by beat; the worker reconnects and runs it.
+    reminder_dispatch_task.apply_async(queue=queue)
+
+    wait_for(
+        lambda: set(statuses(enrolments).values()) == {Status.SENT},
+        timeout=90,
+        what="every delivery sent",
+        worker=worker,
+    )
+    wait_for(lambda: sink.count >= 6, timeout=10, what="6 messages", worker=worker)
+    time.sleep(1)  # anything doubled would arrive now
+    assert sink.recipients() == {email: 1 for email in emails}

@@ -270,6 +270,59 @@ def test_it_sends_todays_reminder_after_missing_yesterdays(program):
     }
 
 
+class BrokerDown(Collector):
+    """Refuses every batch after the first `accepted`, as Celery does when the broker is unreachable."""
+
+    def __init__(self, accepted=0):
+        super().__init__()
+        self.accepted = accepted
+        self.refused = 0
+
+    def __call__(self, ids, token):
+        if len(self.batches) >= self.accepted:
+            self.refused += 1
+            raise ConnectionRefusedError("Error 111 connecting to the broker")
+        super().__call__(ids, token)
+
+
+def test_it_holds_back_what_the_broker_refused_and_stops_queueing(due_enrolments):
+    _clock.move_to(AT_8_BERLIN_4_MARCH)
+    broker = BrokerDown(accepted=1)
+
+    result = reminder_dispatch(enqueue=broker, batch_size=3)
+
+    assert (result.queued, result.batches, result.held) == (7, 1, 4)
+    assert broker.refused == 1, "a broker that refused one batch is not asked again this round"
+    assert ReminderDelivery.objects.filter(status=Status.CLAIMED).count() == 7
+
+
+def test_it_queues_what_the_broker_refused_at_the_next_dispatch(due_enrolments):
+    _clock.move_to(AT_8_BERLIN_4_MARCH)
+    broker = BrokerDown(accepted=1)
+    reminder_dispatch(enqueue=broker, batch_size=3)
+    sent_batch = broker.ids
+
+    # A minute later, not CLAIM_TIMEOUT later.
+    result, queued = dispatch(AT_8_BERLIN_4_MARCH + dt.timedelta(minutes=1))
+
+    assert result.requeued == 4
+    assert not set(queued.ids) & set(sent_batch), "the batch that was queued is not queued again"
+    assert len(set(queued.ids) | set(sent_batch)) == 7
+
+
+def test_a_refused_batch_that_reached_the_broker_after_all_takes_nothing(due_enrolments):
+    _clock.move_to(AT_8_BERLIN_4_MARCH)
+
+    def enqueue_then_fail(ids, token):
+        enqueue_then_fail.batch = (list(ids), token)
+        raise TimeoutError("the broker did not confirm")
+
+    reminder_dispatch(enqueue=enqueue_then_fail)
+    ids, token = enqueue_then_fail.batch
+
+    assert reminder_send_batch(delivery_ids=ids, token=token).not_taken == 7
+
+
 # --- reminder_send_batch -----------------------------------------------------------
 
 

@@ -51,6 +51,7 @@ def test_it_reports_everything_healthy_after_beat_ticked(client):
     assert response.status_code == 200
     body = response.json()
     assert body["database"] == "ok"
+    assert body["cache"] == "ok"
     assert body["broker"] == "ok"
     assert body["beat"].startswith("ok")
 
