@@ -1,12 +1,15 @@
 """What every benchmark here needs: a free port, its own PostgreSQL database,
-Redis when it answers, gunicorn started and awaited, and wrk's figures parsed."""
+Redis when it answers, gunicorn started and awaited, and wrk's figures parsed;
+and, for web.py and api.py, the member they load and the cold/warm report."""
 
 import contextlib
 import http.client
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -102,3 +105,212 @@ def wrk(url: str, headers: dict[str, str], *, duration: int, connections: int) -
         "p99": _ms(re.search(r"\s99%\s+(\S+)", output).group(1)),
         "requests": int(re.search(r"(\d+) requests in", output).group(1)),
     }
+
+
+# -- web.py and api.py: one member with a year of history, each page cold and warm --
+
+P99_TARGET_MS = 50.0
+# wrk's connections for every figure; the p99 target is stated at this load.
+CONNECTIONS = 16
+SECONDS_PER_FIGURE = 10
+WARM_UP_SECONDS = 2
+PROGRAM_SLUG = "twelve-weeks"
+# Read by bench/web_settings.py and bench/api_settings.py: "off" swaps every cache alias for DummyCache.
+CACHES_ENV = "BENCH_CACHES"
+
+
+def seed_member_with_a_year() -> dict:
+    """A published 12-week program (3 sessions a week, 4 stretches each) and a member with a year in it.
+
+    Four earlier runs completed, then the current run, started 11 weeks ago, with
+    every due session done and pain scores throughout. Returns the member's web
+    session key, an API token, the current enrolment's id and the completion count.
+    Runs inside Django (django.setup() first).
+    """
+    import datetime as dt
+    from importlib import import_module
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.utils import timezone
+
+    from accounts.api.services import api_token_create
+    from accounts.models import User
+    from programs import selectors
+    from programs.models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
+
+    trainer = User.objects.create(username="bench-trainer", is_staff=True, display_name="Bench trainer")
+    areas = list(BodyArea.objects.order_by("pk")[:3])
+    stretches = []
+    for n in range(4):
+        stretch = Stretch.objects.create(
+            name=f"Stretch {n}",
+            slug=f"bench-stretch-{n}",
+            summary="A steady stretch.",
+            steps="Stand tall.\nReach slowly.\nBreathe out and hold.",
+            cues="Breathe slowly.",
+            cautions="Stop if it hurts.",
+            position=Stretch.Position.STANDING,
+            default_hold_seconds=20,
+            status=Stretch.Status.PUBLISHED,
+        )
+        stretch.body_areas.set(areas[: n % 3 + 1])
+        stretches.append(stretch)
+    program = Program.objects.create(
+        title="Twelve weeks of mobility",
+        slug=PROGRAM_SLUG,
+        summary="Three short sessions a week.",
+        goal="Move freely.",
+        author=trainer,
+        status=Program.Status.PUBLISHED,
+        published_at=timezone.now(),
+    )
+    sessions = []
+    for week in range(1, 13):
+        for day in (1, 3, 5):
+            session = ProgramSession.objects.create(program=program, week=week, day=day, title=f"W{week} D{day}")
+            SessionItem.objects.bulk_create(
+                SessionItem(session=session, stretch=s, order=i, hold_seconds=20, per_side=i % 2 == 0)
+                for i, s in enumerate(stretches)
+            )
+            sessions.append(session)
+
+    member = User(
+        username="bench-member",
+        email="bench-member@bench.invalid",
+        display_name="Bench member",
+        timezone="Europe/Berlin",
+        email_verified_at=timezone.now(),
+    )
+    member.set_unusable_password()
+    member.save()
+    today = selectors.member_local_today(member)
+
+    def enrolled_run(start, status):
+        enrolment = Enrolment.objects.create(
+            member=member,
+            program=program,
+            start_date=start,
+            reminder_time=dt.time(8),
+            status=status,
+            ended_at=timezone.now() if status != Enrolment.Status.ACTIVE else None,
+        )
+        Completion.objects.bulk_create(
+            Completion(
+                enrolment=enrolment,
+                program_session=s,
+                completed_at=dt.datetime.combine(enrolment.date_of_session(s), dt.time(18), tzinfo=dt.UTC),
+                pain_before=6 - min(5, i // 8),
+                pain_after=4 - min(3, i // 10),
+                note="Felt fine.",
+            )
+            for i, s in enumerate(sessions)
+            if enrolment.date_of_session(s) < today
+        )
+        return enrolment
+
+    for back in range(4, 0, -1):
+        enrolled_run(today - dt.timedelta(days=77 + 84 * back), Enrolment.Status.COMPLETED)
+    current = enrolled_run(today - dt.timedelta(days=77), Enrolment.Status.ACTIVE)
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(member.pk)
+    store[BACKEND_SESSION_KEY] = "accounts.backends.EmailOrUsernameBackend"
+    store[HASH_SESSION_KEY] = member.get_session_auth_hash()
+    store.create()
+    return {
+        "session_key": store.session_key,
+        "token": api_token_create(user=member)[1],
+        "current": current.pk,
+        "completions": Completion.objects.filter(enrolment__member=member).count(),
+    }
+
+
+class Page(NamedTuple):
+    name: str
+    path: str
+    headers: dict[str, str]
+
+
+def prepare_database(admin_url: str, name: str) -> None:
+    try:
+        psql(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        psql(admin_url, f"CREATE DATABASE {name}")
+    except Exception as exc:  # these benchmarks are about production: no PostgreSQL, no run
+        sys.exit(f"PostgreSQL is needed at {admin_url} (set BENCH_PG_URL): {exc}")
+
+
+def ensure_wrk() -> None:
+    if shutil.which("wrk"):
+        return
+    print("installing wrk (apt-get install -y wrk) ...", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "wrk"], capture_output=True, check=False)
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install -y wrk")
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], *, log_prefix: str):
+    """gunicorn (gunicorn.conf.py, 2 workers, no recycling mid-run) on a free port; yields the port."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix=log_prefix, suffix=".log", delete=False)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "stretchhub.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--max-requests",
+            "0",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(port, server)
+        yield port
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def load(port: int, pages: list[Page]) -> dict[str, dict]:
+    """wrk on each page in turn (after an untimed warm-up) at CONNECTIONS connections."""
+    results = {}
+    for page in pages:
+        url = f"http://127.0.0.1:{port}{page.path}"
+        wrk(url, page.headers, duration=WARM_UP_SECONDS, connections=CONNECTIONS)
+        results[page.name] = wrk(url, page.headers, duration=SECONDS_PER_FIGURE, connections=CONNECTIONS)
+    return results
+
+
+def report(results: dict[str, dict], *, targets: dict[str, float]) -> None:
+    """One `ratio[NAME]` line per figure, against the bare view measured on the same server.
+
+    NAME-cold figures (caches off) are divided by bare-cold, the others by bare.
+    """
+    for name in ("bare-cold", "bare"):
+        row = results[name]
+        print(f"{name}: {row['rps']:.1f} req/s, p50 {row['p50']:.2f} ms, p99 {row['p99']:.2f} ms")
+    for name, row in results.items():
+        if name.startswith("bare"):
+            continue
+        bare = results["bare-cold" if name.endswith("-cold") else "bare"]
+        ratio = row["rps"] / bare["rps"]
+        verdict = "meets" if ratio >= targets[name] else "BELOW"
+        p99 = "under" if row["p99"] < P99_TARGET_MS else "NOT under"
+        print(
+            f"ratio[{name}]: {ratio:.2f} ({name} req/s ÷ bare req/s) {row['rps']:.1f} ÷ {bare['rps']:.1f} req/s,"
+            f" p50 {row['p50']:.2f} ms, p99 {row['p99']:.2f} ms ({p99} {P99_TARGET_MS:.0f} ms);"
+            f" target ≥ {targets[name]:.2f}: {verdict}"
+        )

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
 from .models import PAIN_MAX, PAIN_MIN
 
 WIDTH, HEIGHT = 640, 240
@@ -47,6 +50,18 @@ class Series:
     def path(self) -> str:
         return " ".join(f"{'M' if i == 0 else 'L'}{p.x:.1f},{p.y:.1f}" for i, p in enumerate(self.points))
 
+    # Dots and table rows repeat once per tick: plain strings cost a tenth of a template loop.
+    @property
+    def dots(self) -> SafeString:
+        name = escape(self.name)
+        return mark_safe(
+            "".join(
+                f'<circle cx="{p.cx}" cy="{p.cy}" r="4" class="pain-chart__dot pain-chart__dot--{self.css}">'
+                f"<title>{name}, {escape(p.label)}: {p.value}</title></circle>"
+                for p in self.points
+            )
+        )
+
 
 @dataclass(frozen=True)
 class PainChart:
@@ -60,6 +75,20 @@ class PainChart:
     left: int = LEFT
     right_edge: int = WIDTH - RIGHT
     bottom_edge: int = HEIGHT - BOTTOM
+
+    @property
+    def table_rows(self) -> SafeString:
+        return mark_safe(
+            "\n        ".join(
+                f"<tr><td>{r.date.day} {r.date:%b} {r.date.year}</td><td>{escape(r.session)}</td>"
+                f"<td>{_score(r.before)}</td><td>{_score(r.after)}</td></tr>"
+                for r in self.rows
+            )
+        )
+
+
+def _score(value: int | None) -> str:
+    return "—" if value is None else str(value)
 
 
 def _y(value: int) -> float:

@@ -140,6 +140,88 @@ class ProgramDetailSerializer(serializers.Serializer):
         author = page.program.author
         return str(author) if author else None
 
+    # A 12-week program is ~150 items and sessions: DRF's field-by-field walk over
+    # them (and a new nested serializer per week) cost nine tenths of the response.
+    # Written out by hand; a test checks it returns exactly what the fields declare.
+    def to_representation(self, page: selectors.ProgramPage) -> dict:
+        program = page.program
+        return {
+            "id": program.pk,
+            "slug": program.slug,
+            "title": program.title,
+            "summary": program.summary,
+            "goal": program.goal,
+            "level": program.level,
+            "author": self.get_author(page),
+            "published_at": _datetime(program.published_at) if program.published_at else None,
+            "week_count": page.week_count,
+            "session_count": page.session_count,
+            "typical_minutes": page.typical_minutes,
+            "body_areas": [_body_area(a) for a in page.body_areas],
+            "weeks": [
+                {"week": week.week, "sessions": [_day_plan(d) for d in week.days if not d.is_rest]}
+                for week in page.weeks
+            ],
+            "stretches": [_stretch_detail(stretch) for stretch in page.stretches],
+        }
+
+
+def _body_area(area: BodyArea) -> dict:
+    return {"slug": area.slug, "name": area.name}
+
+
+def _day_plan(day: selectors.DayPlan) -> dict:
+    session = day.session
+    return {
+        "id": session.pk,
+        "day": day.day,
+        "day_number": day.day_number,
+        "title": session.title,
+        "notes": session.notes,
+        "minutes": day.minutes,
+        "items": [
+            {
+                "order": item.order,
+                "stretch": {"id": item.stretch.pk, "slug": item.stretch.slug, "name": item.stretch.name},
+                "prescription": {
+                    "sets": item.sets,
+                    "reps": item.reps,
+                    "hold_seconds": item.hold_seconds,
+                    "per_side": item.per_side,
+                    "rest_seconds": item.rest_seconds,
+                    "text": item.prescription_text,
+                },
+                "notes": item.notes,
+            }
+            for item in day.items
+        ],
+    }
+
+
+def _stretch_detail(stretch: Stretch) -> dict:
+    return {
+        "id": stretch.pk,
+        "slug": stretch.slug,
+        "name": stretch.name,
+        "summary": stretch.summary,
+        "body_areas": [_body_area(a) for a in stretch.body_areas.all()],
+        "equipment": stretch.equipment,
+        "position": stretch.position,
+        "difficulty": stretch.difficulty,
+        "difficulty_label": stretch.get_difficulty_display(),
+        "default_prescription": {
+            "sets": stretch.default_sets,
+            "reps": stretch.default_reps,
+            "hold_seconds": stretch.default_hold_seconds,
+            "per_side": stretch.per_side,
+            "text": stretch.default_prescription_text,
+        },
+        "media_url": stretch.media_url,
+        "steps": stretch.step_list,
+        "cues": stretch.cue_list,
+        "cautions": stretch.caution_list,
+    }
+
 
 # --- Members: enrolments, progress, completions ------------------------------------------------------
 

@@ -1,5 +1,9 @@
+import datetime as dt
+
 import pytest
 
+from programs import selectors
+from programs.api.serializers import ProgramDetailSerializer
 from programs.models import BodyArea, Program, Stretch
 from tests.factories import (
     BodyAreaFactory,
@@ -7,6 +11,7 @@ from tests.factories import (
     ProgramSessionFactory,
     SessionItemFactory,
     StretchFactory,
+    TrainerFactory,
     build_program,
 )
 
@@ -137,6 +142,28 @@ def test_it_builds_program_detail_in_constant_queries(api, django_assert_num_que
     # program, sessions, items with stretches, stretches' body areas
     with django_assert_num_queries(4):
         assert api.get("/api/v1/programs/big/").status_code == 200
+
+
+@pytest.mark.parametrize("published", [True, False])
+def test_the_hand_written_program_detail_matches_its_declared_fields(published):
+    hips, back = BodyAreaFactory(name="Hips", slug="hips"), BodyAreaFactory(name="Back", slug="back")
+    program = ProgramFactory(
+        slug="mixed",
+        author=None if not published else TrainerFactory(display_name="Ana"),
+        published_at=dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC) if published else None,
+    )
+    reps = StretchFactory(
+        body_areas=[hips, back], default_hold_seconds=None, default_reps=8, media_url="https://example.com/a.mp4"
+    )
+    hold = StretchFactory(cues="", cautions="Slowly.\n\nNever bounce.")
+    first = ProgramSessionFactory(program=program, week=1, day=2, notes="Go gently.")
+    SessionItemFactory(session=first, stretch=reps, order=0, hold_seconds=None, reps=10, sets=2, per_side=True)
+    SessionItemFactory(session=first, stretch=hold, order=1, notes="Left side first.")
+    SessionItemFactory(session=ProgramSessionFactory(program=program, week=3, day=7), stretch=hold, order=0)
+    page = selectors.program_page(slug="mixed", include_unpublished=True)
+    serializer = ProgramDetailSerializer(page)
+
+    assert serializer.data == super(ProgramDetailSerializer, serializer).to_representation(page)
 
 
 @pytest.mark.parametrize("count", [2, 12])

@@ -438,6 +438,19 @@ def test_ticking_needs_a_post(member_client, enrolment, program):
 # --- Progress page and actions -------------------------------------------------------------------
 
 
+def test_the_progress_page_escapes_session_titles_in_its_lists_and_pain_table(member_client, alice, program):
+    enrolment = services.enrolment_create(member=alice, program=program, start_date=D(2026, 3, 2))
+    first = _sessions(program)[0]
+    first.title = "<b>Hips</b> & back"
+    first.save()
+    services.completion_record(enrolment=enrolment, program_session=first, pain_before=4, pain_after=2)
+
+    text = _text(member_client.get(_url("enrolment", pk=enrolment.pk)))
+
+    assert "<b>Hips</b>" not in text
+    assert text.count("&lt;b&gt;Hips&lt;/b&gt; &amp; back") == 2  # the session list and the pain table
+
+
 def test_the_progress_page_shows_counts_adherence_streaks_calendar_and_pain(member_client, alice, program):
     enrolment = services.enrolment_create(member=alice, program=program, start_date=D(2026, 3, 2))
     sessions = _sessions(program)
