@@ -37,9 +37,11 @@ def _check_cache() -> tuple[bool, str]:
     # django-redis is set to swallow its errors (a Redis outage must not fail
     # requests), so a broken cache shows only as a value that does not stick.
     probe = uuid.uuid4().hex
+    key = f"healthz:probe:{probe}"  # its own key: concurrent probes cannot overwrite each other's
     try:
-        cache.set("healthz:probe", probe, timeout=10)
-        kept = cache.get("healthz:probe")
+        cache.set(key, probe, timeout=10)
+        kept = cache.get(key)
+        cache.delete(key)
     except Exception as exc:  # a backend that raises instead
         return False, f"error: {str(exc)[:200]}"
     if kept != probe:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
+from stretchhub.input import UNSTORABLE
+
 MAX_DEPTH = 16
-# NUL, or a surrogate: json.loads joins a valid pair ("\ud83d\ude00") into one character, so any left is unpaired.
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# json.loads joins a valid surrogate pair ("\ud83d\ude00") into one character, so any UNSTORABLE left is unpaired.
 UNSTORABLE_TEXT = "Text may not hold NUL characters or unpaired surrogates."
 TOO_DEEP = f"The body is nested too deeply (more than {MAX_DEPTH} levels)."
 
