@@ -77,6 +77,7 @@ def _pages(port: int, seeded: dict, suffix: str) -> list[Page]:
     member = headers | {"Authorization": f"Token {seeded['token']}"}
     pages = [
         Page(f"bare{suffix}", "/bench/bare/", headers),
+        Page(f"api-floor{suffix}", "/bench/api-floor/", headers),
         Page(f"program-detail{suffix}", f"/api/v1/programs/{harness.PROGRAM_SLUG}/", headers),
         Page(f"api-progress{suffix}", f"/api/v1/enrolments/{seeded['current']}/progress/", member),
     ]
@@ -108,7 +109,7 @@ def main() -> None:
             with harness.gunicorn(_env(caches=caches), log_prefix="stretchhub-bench-api-") as port:
                 pages = _pages(port, seeded, suffix)
                 if not suffix:
-                    detail = json.loads(get(port, pages[1].path, pages[1].headers).body)
+                    detail = json.loads(get(port, pages[2].path, pages[2].headers).body)
                     items = sum(len(s["items"]) for w in detail["weeks"] for s in w["sessions"])
                     print(
                         f"gunicorn: 2 workers, PostgreSQL; program: {len(detail['weeks'])} weeks, "

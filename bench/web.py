@@ -15,6 +15,9 @@ history: four earlier runs completed and the current run, started 11 weeks ago,
 with every due session done and pain scores throughout (harness.py). On each
 server `wrk` (16 connections) loads, one after the other:
   bare       a view returning a small JSON body (bench/web_urls.py, not in production URLs)
+  signed-in  a view that only loads the signed-in member (session and user rows): the
+             floor under every member page
+  page-shell the base template around an empty page for that member
   dashboard  /today/
   progress   /enrolments/<current>/
 all through the full middleware stack, logged in as the member (the session cookie,
@@ -75,10 +78,12 @@ def _pages(port: int, seeded: dict, suffix: str) -> list[Page]:
     }
     pages = [
         Page(f"bare{suffix}", "/bench/bare/", headers),
+        Page(f"signed-in{suffix}", "/bench/signed-in/", headers),
+        Page(f"page-shell{suffix}", "/bench/page-shell/", headers),
         Page(f"dashboard{suffix}", "/today/", headers),
         Page(f"progress{suffix}", f"/enrolments/{seeded['current']}/", headers),
     ]
-    for page in pages[1:]:
+    for page in pages[3:]:
         status, body, cookies = get(port, page.path, headers)
         if status != 200 or "Twelve weeks" not in body:
             sys.exit(f"{page.path} answered {status}; is the member logged in?\n{body[:500]}")

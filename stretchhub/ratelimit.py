@@ -16,7 +16,10 @@ from __future__ import annotations
 import logging
 import time
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django_redis import get_redis_connection
+from django_redis.cache import RedisCache
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +34,30 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 def _window_count(key: str, timeout: int) -> int | None:
     """Add one to the counter `key` (created for `timeout` seconds); None when the cache cannot count."""
+    if isinstance(caches["default"], RedisCache):
+        return _redis_window_count(key, timeout)
     cache.add(key, 0, timeout)
     try:
         return cache.incr(key)
     except ValueError:
-        # The key expired (or the cache lost it) between add and incr: this hit opens a new window.
+        # The key expired between add and incr: this hit opens a new window.
         return 1 if cache.add(key, 1, timeout) else None
+
+
+def _redis_window_count(key: str, timeout: int) -> int | None:
+    # One round trip on every API request: INCR creates a missing key at 1 and
+    # EXPIRE NX sets the expiry only on that first hit, so no hit between them
+    # is lost and no counter outlives its window.
+    name = cache.make_key(key)
+    pipeline = get_redis_connection("default").pipeline(transaction=False)
+    pipeline.incr(name)
+    pipeline.expire(name, timeout, nx=True)
+    try:
+        count, _ = pipeline.execute()
+    except RedisError:
+        logger.exception("The cache could not count %s", key)
+        return None
+    return count
 
 
 def rate_limit_hit(key: str, rate: str) -> float | None:
