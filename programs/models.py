@@ -3,7 +3,7 @@ import datetime as dt
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +22,46 @@ def prescription_text(*, sets: int, reps: int | None, hold_seconds: int | None, 
     amount = f"{reps} reps" if reps else f"{hold_seconds} s hold"
     text = amount if sets == 1 else f"{sets} × {amount}"
     return f"{text} per side" if per_side else text
+
+
+class CatalogueQuerySet(models.QuerySet):
+    """Bulk writes count a new version of each row they change, as save() does (CatalogueModel)."""
+
+    def update(self, **kwargs):
+        kwargs.setdefault("version", F("version") + 1)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.version = F("version") + 1
+        return super().bulk_update(objs, [*fields, "version"], *args, **kwargs)
+
+
+class CatalogueModel(models.Model):
+    """A row of what trainers write. Every write to it, however made, adds one to its version.
+
+    The program detail's cache key is made from these (docs/caching.md): a sum
+    of versions moves with any write whatever order writers commit in, where a
+    latest updated_at would miss a write that committed after a later-stamped one.
+    The increment happens in the database, so two writers never count as one.
+    """
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = CatalogueQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, update_fields=None, **kwargs):
+        if not self._state.adding:
+            self.version = F("version") + 1
+            if update_fields is not None:
+                update_fields = {*update_fields, "version"}
+        super().save(*args, update_fields=update_fields, **kwargs)
+        if not isinstance(self.version, int):
+            del self.version  # read back from the row when next needed
 
 
 def _prescription_check(prefix: str) -> Q:
@@ -69,7 +109,7 @@ class Prescription(models.Model):
         return prescription_text(sets=self.sets, reps=self.reps, hold_seconds=self.hold_seconds, per_side=self.per_side)
 
 
-class BodyArea(models.Model):
+class BodyArea(CatalogueModel):
     name = models.CharField(max_length=50, unique=True)
     slug = models.SlugField(unique=True)
 
@@ -80,7 +120,7 @@ class BodyArea(models.Model):
         return self.name
 
 
-class Stretch(models.Model):
+class Stretch(CatalogueModel):
     class Equipment(models.TextChoices):
         NONE = "none", "None"
         CHAIR = "chair", "Chair"
@@ -172,7 +212,7 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-class Program(models.Model):
+class Program(CatalogueModel):
     class Level(models.TextChoices):
         BEGINNER = "beginner", "Beginner"
         INTERMEDIATE = "intermediate", "Intermediate"
@@ -207,7 +247,7 @@ class Program(models.Model):
         return reverse("programs:detail", kwargs={"slug": self.slug})
 
 
-class ProgramSession(models.Model):
+class ProgramSession(CatalogueModel):
     """The work for one (week, day) of a program. A day without one is a rest day."""
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="sessions")
@@ -235,7 +275,7 @@ class ProgramSession(models.Model):
         return schedule.day_number(week=self.week, day=self.day)
 
 
-class SessionItem(Prescription):
+class SessionItem(Prescription, CatalogueModel):
     """One stretch in a session, in order, with its own prescription."""
 
     session = models.ForeignKey(ProgramSession, on_delete=models.CASCADE, related_name="items")

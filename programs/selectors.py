@@ -14,6 +14,8 @@ from typing import Any
 from django.db.models import (
     Count,
     Exists,
+    F,
+    Func,
     IntegerField,
     Max,
     OuterRef,
@@ -153,6 +155,40 @@ class ProgramPage:
     def typical_minutes(self) -> int:
         minutes = sorted(d.minutes for w in self.weeks for d in w.days if not d.is_rest)
         return minutes[len(minutes) // 2] if minutes else 0
+
+
+def _over(rows: QuerySet, function: str, column: str) -> Subquery:
+    """One aggregate (COUNT, SUM, MAX) over every row of `rows`, as a subquery of the outer query."""
+    aggregate = Func(F(column), function=function, output_field=IntegerField())
+    return Subquery(rows.order_by().annotate(v=aggregate).values("v"))
+
+
+def program_detail_stamp(*, slug: str) -> tuple:
+    """What a published program's detail is made of, read in one query; any write to it changes the stamp.
+
+    The program's row (its version and its author's name), then for its
+    sessions, items, stretches and their body areas: how many rows, the sum of
+    their versions (every write adds one: CatalogueModel) and the highest id;
+    for the links between stretches and body areas, how many and the highest id.
+    Raises Program.DoesNotExist for an unknown slug or an unpublished program.
+    """
+    of_program = OuterRef("pk")
+    parts = {
+        "sessions": ProgramSession.objects.filter(program=of_program),
+        "items": SessionItem.objects.filter(session__program=of_program),
+        "stretches": Stretch.objects.filter(session_items__session__program=of_program),
+        "areas": BodyArea.objects.filter(stretches__session_items__session__program=of_program),
+    }
+    links = Stretch.body_areas.through.objects.filter(stretch__session_items__session__program=of_program)
+    stamps = {"links_n": _over(links, "COUNT", "pk"), "links_last": _over(links, "MAX", "pk")}
+    for name, rows in parts.items():
+        stamps |= {
+            f"{name}_n": _over(rows, "COUNT", "pk"),
+            f"{name}_versions": _over(rows, "SUM", "version"),
+            f"{name}_last": _over(rows, "MAX", "pk"),
+        }
+    programs = Program.objects.filter(slug=slug, status=Program.Status.PUBLISHED).annotate(**stamps)
+    return programs.values_list("pk", "version", "author__display_name", "author__username", *stamps).get()
 
 
 def program_page(*, slug: str, include_unpublished: bool = False) -> ProgramPage:

@@ -8,18 +8,14 @@ owner's object is a 404, in the URL and in the body alike.
 
 from __future__ import annotations
 
-import hashlib
-
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response
-from django.utils.http import quote_etag
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts.models import User
@@ -33,6 +29,7 @@ from stretchhub.api.permissions import IsMember, IsPartner
 
 from . import serializers as s
 from .filters import ProgramFilter, StretchFilter, StrictFilterBackend, StrictOrderingFilter
+from .program_detail import program_detail_body
 
 SLUG_REGEX = r"[-a-zA-Z0-9_]+"
 
@@ -96,12 +93,10 @@ class ProgramViewSet(CatalogueViewSet):
     )
     def retrieve(self, request, slug: str):
         try:
-            page = selectors.program_page(slug=slug)
+            etag, body = program_detail_body(slug=slug)
         except Program.DoesNotExist:
             raise exceptions.NotFound("No published program has this slug.") from None
-        body = JSONRenderer().render(s.ProgramDetailSerializer(page).data)
         # The ETag is the body's own digest, so it changes with anything the body shows.
-        etag = quote_etag(hashlib.blake2s(body, digest_size=16).hexdigest())
         response = get_conditional_response(request, etag=etag) or HttpResponse(body, content_type="application/json")
         response["ETag"] = etag
         return response

@@ -1,10 +1,12 @@
 """Every reader sees a write at once, whatever wrote it (docs/caching.md).
 
-Nothing a page or the API shows is kept between requests, so these tests
-write the way each writer really does — the admin, its bulk actions,
-`QuerySet.update()` (which sends no signal), the web, the API — and read
-straight after through every reader that shows the changed data. In CI's
-second run the shared Redis cache is configured too.
+The pages compute from the database; the API program detail is kept in the
+cache under a key made from its data. These tests write the way each writer
+really does — the admin, its bulk actions, `QuerySet.update()` (which sends
+no signal), `save(update_fields=...)`, the web, the API — and read straight
+after through every reader that shows the changed data, each read once
+before the write so a cached copy exists. In CI's second run the cache is
+the shared Redis.
 """
 
 import datetime as dt
@@ -16,7 +18,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from programs import services
-from programs.models import Completion, Program, SessionItem, Stretch
+from programs.models import BodyArea, Completion, Program, SessionItem, Stretch
 from tests.api.conftest import as_member
 from tests.factories import EnrolmentFactory, TrainerFactory, build_program
 
@@ -184,3 +186,74 @@ def test_a_tick_through_the_api_undone_on_the_web_is_seen_by_both(member_client,
     assert member_client.post(undo, {}).status_code == 302
     assert api.get(api_progress).json()["done"] == 0
     assert '0<span class="stat__of">/6</span>' in _text(member_client.get(progress_url))
+
+
+def _detail_items(api) -> list[tuple[int, str, int | None]]:
+    body = api.get(DETAIL).json()
+    return [
+        (item["order"], item["stretch"]["slug"], item["prescription"]["hold_seconds"])
+        for week in body["weeks"]
+        for session in week["sessions"]
+        for item in session["items"]
+    ]
+
+
+def test_a_session_renamed_by_a_partial_save_shows_at_once_on_the_api(api, program):
+    session = program.sessions.get(week=1, day=1)
+    api.get(DETAIL)
+
+    session.title = "Gentle start, renamed"
+    session.save(update_fields=["title"])
+
+    titles = [s["title"] for w in api.get(DETAIL).json()["weeks"] for s in w["sessions"]]
+    assert "Gentle start, renamed" in titles
+
+
+def test_reordered_items_show_at_once_on_the_api(api, program):
+    session = program.sessions.get(week=1, day=1)
+    first, second = session.items.order_by("order")
+    before = api.get(DETAIL).json()["weeks"][0]["sessions"][0]["items"]
+    assert [i["stretch"]["slug"] for i in before] == [first.stretch.slug, second.stretch.slug]
+
+    services.session_items_reorder(session=session, item_ids=[second.pk, first.pk])
+
+    after = api.get(DETAIL).json()["weeks"][0]["sessions"][0]["items"]
+    assert [i["stretch"]["slug"] for i in after] == [second.stretch.slug, first.stretch.slug]
+
+
+def test_a_deleted_item_and_a_deleted_session_are_gone_at_once_from_the_api(api, program):
+    items = len(_detail_items(api))
+    program.sessions.get(week=1, day=1).items.order_by("order").last().delete()
+    assert len(_detail_items(api)) == items - 1
+
+    program.sessions.filter(week=2, day=5).delete()
+    sessions = [(w["week"], s["day"]) for w in api.get(DETAIL).json()["weeks"] for s in w["sessions"]]
+    assert (2, 5) not in sessions
+
+
+def test_a_body_area_renamed_or_linked_shows_at_once_on_the_api(api, program):
+    stretch = Stretch.objects.filter(session_items__session__program=program).first()
+    area = BodyArea.objects.create(name="Inner thigh", slug="inner-thigh")
+    assert "inner-thigh" not in [a["slug"] for a in api.get(DETAIL).json()["body_areas"]]
+
+    stretch.body_areas.add(area)
+    assert {"slug": "inner-thigh", "name": "Inner thigh"} in api.get(DETAIL).json()["body_areas"]
+
+    BodyArea.objects.filter(pk=area.pk).update(name="Inner thigh, renamed")
+    assert {"slug": "inner-thigh", "name": "Inner thigh, renamed"} in api.get(DETAIL).json()["body_areas"]
+
+    stretch.body_areas.remove(area)
+    assert "inner-thigh" not in [a["slug"] for a in api.get(DETAIL).json()["body_areas"]]
+
+
+def test_a_new_release_renders_afresh_instead_of_reading_an_old_releases_copy(
+    api, program, monkeypatch, django_assert_num_queries
+):
+    api.get(DETAIL)
+    with django_assert_num_queries(1):  # the stamp; the body comes from the cache
+        api.get(DETAIL)
+
+    monkeypatch.setattr("programs.api.program_detail.release", lambda: "the-next-release")
+
+    with django_assert_num_queries(5):  # the stamp, then the detail's four queries
+        api.get(DETAIL)
