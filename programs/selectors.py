@@ -9,13 +9,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
-    F,
-    Func,
     IntegerField,
     Max,
     OuterRef,
@@ -157,10 +157,31 @@ class ProgramPage:
         return minutes[len(minutes) // 2] if minutes else 0
 
 
-def _over(rows: QuerySet, function: str, column: str) -> Subquery:
-    """One aggregate (COUNT, SUM, MAX) over every row of `rows`, as a subquery of the outer query."""
-    aggregate = Func(F(column), function=function, output_field=IntegerField())
-    return Subquery(rows.order_by().annotate(v=aggregate).values("v"))
+@cache
+def _stamp_sql() -> str:
+    # Written out once: compiling the same query through the ORM cost more than building the detail.
+    session, item, stretch, area = (m._meta.db_table for m in (ProgramSession, SessionItem, Stretch, BodyArea))
+    link = Stretch.body_areas.through._meta.db_table
+    user = Program._meta.get_field("author").related_model._meta.db_table
+    parts = ("sessions", "items", "stretches", "areas")
+    counts = ", ".join(
+        f"(SELECT COUNT(*) FROM {t}), (SELECT SUM(version) FROM {t}), (SELECT MAX(id) FROM {t})" for t in parts
+    )
+    return f"""
+        WITH program AS (
+            SELECT p.id, p.version, u.display_name, u.username
+            FROM {Program._meta.db_table} p LEFT JOIN {user} u ON u.id = p.author_id
+            WHERE p.slug = %s AND p.status = %s
+        ),
+        sessions AS (SELECT s.id, s.version FROM {session} s WHERE s.program_id IN (SELECT id FROM program)),
+        items AS (
+            SELECT i.id, i.version, i.stretch_id FROM {item} i WHERE i.session_id IN (SELECT id FROM sessions)
+        ),
+        stretches AS (SELECT st.id, st.version FROM {stretch} st WHERE st.id IN (SELECT stretch_id FROM items)),
+        links AS (SELECT l.id, l.bodyarea_id FROM {link} l WHERE l.stretch_id IN (SELECT id FROM stretches)),
+        areas AS (SELECT a.id, a.version FROM {area} a WHERE a.id IN (SELECT bodyarea_id FROM links))
+        SELECT program.*, {counts}, (SELECT COUNT(*) FROM links), (SELECT MAX(id) FROM links) FROM program
+    """
 
 
 def program_detail_stamp(*, slug: str) -> tuple:
@@ -172,23 +193,12 @@ def program_detail_stamp(*, slug: str) -> tuple:
     for the links between stretches and body areas, how many and the highest id.
     Raises Program.DoesNotExist for an unknown slug or an unpublished program.
     """
-    of_program = OuterRef("pk")
-    parts = {
-        "sessions": ProgramSession.objects.filter(program=of_program),
-        "items": SessionItem.objects.filter(session__program=of_program),
-        "stretches": Stretch.objects.filter(session_items__session__program=of_program),
-        "areas": BodyArea.objects.filter(stretches__session_items__session__program=of_program),
-    }
-    links = Stretch.body_areas.through.objects.filter(stretch__session_items__session__program=of_program)
-    stamps = {"links_n": _over(links, "COUNT", "pk"), "links_last": _over(links, "MAX", "pk")}
-    for name, rows in parts.items():
-        stamps |= {
-            f"{name}_n": _over(rows, "COUNT", "pk"),
-            f"{name}_versions": _over(rows, "SUM", "version"),
-            f"{name}_last": _over(rows, "MAX", "pk"),
-        }
-    programs = Program.objects.filter(slug=slug, status=Program.Status.PUBLISHED).annotate(**stamps)
-    return programs.values_list("pk", "version", "author__display_name", "author__username", *stamps).get()
+    with connection.cursor() as cursor:
+        cursor.execute(_stamp_sql(), [slug, Program.Status.PUBLISHED])
+        row = cursor.fetchone()
+    if row is None:
+        raise Program.DoesNotExist(f"No published program has the slug {slug!r}.")
+    return row
 
 
 def program_page(*, slug: str, include_unpublished: bool = False) -> ProgramPage:
