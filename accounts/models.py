@@ -9,6 +9,16 @@ from rest_framework_api_key.models import AbstractAPIKey
 
 from .validators import validate_timezone
 
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
 
 def new_calendar_token() -> str:
     return secrets.token_urlsafe(32)
@@ -29,6 +39,20 @@ class User(AbstractUser):
     email_reminders = models.BooleanField(
         default=True, help_text="Master switch: when off, no reminder email is sent for any enrolment."
     )
+    nudge_emails = models.BooleanField(
+        default=True, help_text="A catch-up email on the day after a missed session that has no session of its own."
+    )
+    weekly_summary_emails = models.BooleanField(default=True, help_text="A summary of the week, once a week.")
+    weekly_summary_day = models.PositiveSmallIntegerField(
+        choices=WEEKDAYS, default=6, help_text="The local weekday the weekly summary goes out."
+    )
+    weekly_summary_time = models.TimeField(default=dt.time(18, 0), help_text="The local time it goes out.")
+    # The next instant (UTC) a weekly summary is due; null when none is. Kept
+    # up to date by the summary's services when the settings change.
+    next_weekly_summary_at = models.DateTimeField(null=True, blank=True)
+    trainer_digest_emails = models.BooleanField(
+        default=True, help_text="Trainers: a daily email at 08:00 local time when a member of a program slipped."
+    )
     # Members created through the partner API belong to that partner and are
     # identified there by the partner's own id.
     partner = models.ForeignKey(
@@ -48,6 +72,13 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=models.Q(partner__isnull=True) | ~models.Q(external_id=""),
                 name="partner_member_has_external_id",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_weekly_summary_at"],
+                name="user_next_weekly_summary_idx",
+                condition=models.Q(next_weekly_summary_at__isnull=False),
             ),
         ]
 

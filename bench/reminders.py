@@ -250,7 +250,7 @@ def prebuilt_messages(variants: int) -> list[bytes]:
     """Real reminder emails (rendered by emails.py for real enrolments), as bytes."""
     from programs.models import Enrolment
     from programs.reminders import emails
-    from programs.reminders.models import ReminderDelivery
+    from programs.reminders.models import OutboxMessage
     from programs.reminders.services import enrolment_schedules
 
     enrolments = list(Enrolment.objects.select_related("member", "program").order_by("pk")[:variants])
@@ -258,7 +258,7 @@ def prebuilt_messages(variants: int) -> list[bytes]:
     contents = []
     for item in enrolment_schedules(enrolments, today_by_id=today):
         enrolment = item.enrolment
-        delivery = ReminderDelivery(pk=enrolment.pk, enrolment=enrolment, local_date=enrolment.start_date)
+        delivery = OutboxMessage(pk=enrolment.pk, enrolment=enrolment, local_date=enrolment.start_date)
         contents.append(
             emails.ReminderContent(
                 delivery=delivery,
@@ -329,7 +329,7 @@ def stop_worker(process: subprocess.Popen) -> None:
 
 
 def end_to_end(sink: SinkProcess, count: int, queue: str) -> tuple[float, float]:
-    from programs.reminders.models import ReminderDelivery
+    from programs.reminders.models import OutboxMessage
     from programs.reminders.services import reminder_dispatch
     from programs.reminders.tasks import reminder_send_batch_task
 
@@ -349,11 +349,11 @@ def end_to_end(sink: SinkProcess, count: int, queue: str) -> tuple[float, float]
         if sink.count != last:
             last, last_change = sink.count, time.monotonic()
         time.sleep(0.05)
-    while ReminderDelivery.objects.exclude(status=ReminderDelivery.Status.SENT).exists():
+    while OutboxMessage.objects.exclude(status=OutboxMessage.Status.SENT).exists():
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
     time.sleep(2)
-    sent = ReminderDelivery.objects.filter(status=ReminderDelivery.Status.SENT).count()
+    sent = OutboxMessage.objects.filter(status=OutboxMessage.Status.SENT).count()
     say(f"  {sink.count - before:,} emails accepted by the sink, {sent:,} deliveries marked sent")
     assert sink.count - before == count == sent, "every member gets exactly one email"
     return count / elapsed, elapsed

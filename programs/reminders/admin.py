@@ -1,10 +1,10 @@
 from django.contrib import admin
 
-from .models import ReminderDelivery
+from .models import OutboxMessage
 
 
-@admin.register(ReminderDelivery)
-class ReminderDeliveryAdmin(admin.ModelAdmin):
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
     """Read-only: rows are written by the dispatcher and the senders only."""
 
     list_display = ["member", "program", "local_date", "status", "due_at", "sent_at", "attempts", "short_error"]
@@ -16,15 +16,15 @@ class ReminderDeliveryAdmin(admin.ModelAdmin):
     show_full_result_count = False  # no COUNT(*) over a table that grows by one row per member per day
 
     @admin.display(description="member", ordering="enrolment__member__username")
-    def member(self, delivery: ReminderDelivery):
+    def member(self, delivery: OutboxMessage):
         return delivery.enrolment.member or "deleted member"
 
     @admin.display(description="program", ordering="enrolment__program__title")
-    def program(self, delivery: ReminderDelivery):
+    def program(self, delivery: OutboxMessage):
         return delivery.enrolment.program
 
     @admin.display(description="last error")
-    def short_error(self, delivery: ReminderDelivery) -> str:
+    def short_error(self, delivery: OutboxMessage) -> str:
         return delivery.last_error[:80]
 
     def has_add_permission(self, request) -> bool:

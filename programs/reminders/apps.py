@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class RemindersConfig(AppConfig):
-    # Its own app so it owns its model (ReminderDelivery), templates and admin,
+    # Its own app so it owns its model (OutboxMessage), templates and admin,
     # and Celery finds reminders/tasks.py.
     name = "programs.reminders"
     label = "reminders"

@@ -16,14 +16,14 @@ from django.template.loader import render_to_string
 from programs.models import Enrolment, ProgramSession, SessionItem
 
 from . import links
-from .models import ReminderDelivery
+from .models import OutboxMessage
 
 
 @dataclass
 class ReminderContent:
     """What one reminder says: the day's session and the oldest open one from before."""
 
-    delivery: ReminderDelivery
+    delivery: OutboxMessage
     enrolment: Enrolment
     local_date: dt.date
     session_id: int
@@ -42,7 +42,7 @@ def load_sessions(session_ids: Iterable[int]) -> dict[int, ProgramSession]:
     }
 
 
-def _message_id(delivery: ReminderDelivery) -> str:
+def _message_id(delivery: OutboxMessage) -> str:
     # Stable per delivery: should a copy ever be sent twice, mail clients can
     # recognise it as the same message.
     host = urlsplit(settings.SITE_URL).hostname or "stretchhub.localhost"

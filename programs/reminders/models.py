@@ -1,8 +1,22 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
-class ReminderDelivery(models.Model):
-    """One reminder email for one enrolment on one local date: the claim that makes it happen once."""
+class OutboxMessage(models.Model):
+    """One email to one person, for one natural key: the claim that makes it go out once.
+
+    Every kind of message goes through this one outbox (docs/reminders.md):
+    reminders and catch-up nudges belong to an enrolment and a local date, the
+    weekly summary to a member and a local week (keyed by its Monday), the
+    trainer digest to a trainer and a local date.
+    """
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Reminder"
+        NUDGE = "nudge", "Catch-up nudge"
+        WEEKLY_SUMMARY = "weekly_summary", "Weekly summary"
+        TRAINER_DIGEST = "trainer_digest", "Trainer digest"
 
     class Status(models.TextChoices):
         CLAIMED = "claimed", "Claimed (sending)"
@@ -11,23 +25,47 @@ class ReminderDelivery(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
-    enrolment = models.ForeignKey("programs.Enrolment", on_delete=models.CASCADE, related_name="reminder_deliveries")
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.REMINDER)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outbox_messages")
+    enrolment = models.ForeignKey(
+        "programs.Enrolment", null=True, blank=True, on_delete=models.CASCADE, related_name="outbox_messages"
+    )
+    # The recipient's local date the message is for; for the weekly summary,
+    # the Monday of its local week.
     local_date = models.DateField()
     status = models.CharField(max_length=10, choices=Status, default=Status.CLAIMED)
     due_at = models.DateTimeField()
+    # The fencing token: the dispatch round that queued the row, then the
+    # instant a sender took it (services, at the claim).
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # While claimed: when the row is taken back unless its holder renews it.
+    lease_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # What the message reported, where the next one depends on it (the digest's slipped members).
+    payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-due_at"]
-        verbose_name_plural = "reminder deliveries"
+        verbose_name = "outbox message"
         constraints = [
-            models.UniqueConstraint(fields=["enrolment", "local_date"], name="one_reminder_per_enrolment_day"),
+            models.UniqueConstraint(
+                fields=["enrolment", "kind", "local_date"],
+                condition=Q(enrolment__isnull=False),
+                name="one_message_per_enrolment_kind_day",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "local_date"],
+                condition=Q(enrolment__isnull=True),
+                name="one_message_per_person_kind_day",
+            ),
         ]
-        indexes = [models.Index(fields=["status", "claimed_at"])]
+        indexes = [
+            models.Index(fields=["status", "lease_until"], name="outbox_status_lease_idx"),
+            models.Index(fields=["recipient", "kind", "-local_date"], name="outbox_recipient_kind_idx"),
+        ]
 
     def __str__(self) -> str:
-        return f"Reminder for {self.enrolment} on {self.local_date}"
+        return f"{self.get_kind_display()} for {self.recipient} on {self.local_date}"

@@ -20,7 +20,7 @@ from programs import schedule
 from programs.models import Completion, Enrolment, ProgramSession
 
 from . import due
-from .models import ReminderDelivery
+from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def wants_reminders(enrolment: Enrolment) -> bool:
 
 def _handled_dates(enrolment_ids: list[int], *, since: dt.date) -> dict[int, set[dt.date]]:
     handled: dict[int, set[dt.date]] = defaultdict(set)
-    for enrolment_id, local_date in ReminderDelivery.objects.filter(
+    for enrolment_id, local_date in OutboxMessage.objects.filter(
         enrolment_id__in=enrolment_ids, local_date__gte=since
     ).values_list("enrolment_id", "local_date"):
         handled[enrolment_id].add(local_date)
@@ -193,7 +193,7 @@ def due_enrolments_query(*, now: dt.datetime):
 
 # --- Dispatch and delivery -------------------------------------------------
 #
-# A ReminderDelivery row is the claim for one (enrolment, local date); the
+# A OutboxMessage row is the claim for one (enrolment, local date); the
 # unique constraint on that pair is the guarantee that a day is handled once.
 # Its claimed_at doubles as a fencing token:
 #   status=claimed, claimed_at = the dispatch round that queued it  → queued
@@ -257,7 +257,7 @@ def _hold(ids: list[int], *, token: dt.datetime) -> int:
         held += len(
             _update_returning_ids(
                 f"{_in_clause(part)} AND status = %s AND claimed_at = %s",
-                [*part, ReminderDelivery.Status.CLAIMED, token],
+                [*part, OutboxMessage.Status.CLAIMED, token],
                 set_sql="claimed_at = %s",
                 set_params=[token - CLAIM_TIMEOUT - dt.timedelta(seconds=1)],
             )
@@ -266,7 +266,7 @@ def _hold(ids: list[int], *, token: dt.datetime) -> int:
 
 
 def _update_returning_ids(sql_where: str, params: list, *, set_sql: str, set_params: list) -> list[int]:
-    table = ReminderDelivery._meta.db_table
+    table = OutboxMessage._meta.db_table
     with connection.cursor() as cursor:
         params = [_adapt(p) for p in (*set_params, *params)]
         cursor.execute(f"UPDATE {table} SET {set_sql} WHERE {sql_where} RETURNING id", params)
@@ -293,21 +293,21 @@ def _requeue_stale(*, now: dt.datetime, token: dt.datetime) -> list[int]:
     # given up rather than retried for ever.
     _update_returning_ids(
         "status = %s AND claimed_at < %s AND attempts >= %s",
-        [ReminderDelivery.Status.CLAIMED, now - CLAIM_TIMEOUT, MAX_ATTEMPTS],
+        [OutboxMessage.Status.CLAIMED, now - CLAIM_TIMEOUT, MAX_ATTEMPTS],
         set_sql="status = %s, last_error = %s",
         set_params=[
-            ReminderDelivery.Status.FAILED,
+            OutboxMessage.Status.FAILED,
             f"Gave up: the sender stopped without an outcome {MAX_ATTEMPTS} times.",
         ],
     )
     stale = _update_returning_ids(
         "status = %s AND claimed_at < %s",
-        [ReminderDelivery.Status.CLAIMED, now - CLAIM_TIMEOUT],
+        [OutboxMessage.Status.CLAIMED, now - CLAIM_TIMEOUT],
         set_sql="claimed_at = %s",
         set_params=[token],
     )
-    waiting = ReminderDelivery.objects.filter(
-        status=ReminderDelivery.Status.RETRYING, claimed_at__lt=now - retry_backoff(1)
+    waiting = OutboxMessage.objects.filter(
+        status=OutboxMessage.Status.RETRYING, claimed_at__lt=now - retry_backoff(1)
     ).values_list("id", "attempts", "claimed_at")
     ready = [pk for pk, attempts, failed_at in waiting if failed_at <= now - retry_backoff(attempts)]
     retried = []
@@ -315,14 +315,14 @@ def _requeue_stale(*, now: dt.datetime, token: dt.datetime) -> list[int]:
         part = ready[start : start + CHUNK]
         retried += _update_returning_ids(
             f"{_in_clause(part)} AND status = %s",
-            [*part, ReminderDelivery.Status.RETRYING],
+            [*part, OutboxMessage.Status.RETRYING],
             set_sql="status = %s, claimed_at = %s",
-            set_params=[ReminderDelivery.Status.CLAIMED, token],
+            set_params=[OutboxMessage.Status.CLAIMED, token],
         )
     return stale + retried
 
 
-def _dispatch_chunk(*, now: dt.datetime, token: dt.datetime) -> tuple[list[Enrolment], list[ReminderDelivery]] | None:
+def _dispatch_chunk(*, now: dt.datetime, token: dt.datetime) -> tuple[list[Enrolment], list[OutboxMessage]] | None:
     """Claim the next chunk of due enrolments: delivery rows in, next_reminder_at advanced."""
     query = due_enrolments_query(now=now).select_related("member")
     if connection.features.has_select_for_update_skip_locked:
@@ -349,12 +349,14 @@ def _dispatch_chunk(*, now: dt.datetime, token: dt.datetime) -> tuple[list[Enrol
         missed = now - stored > MISSED_AFTER
         if local_date not in handled[enrolment.pk] and due.session_on(item.sessions, local_date) is not None:
             rows.append(
-                ReminderDelivery(
+                OutboxMessage(
+                    kind=OutboxMessage.Kind.REMINDER,
+                    recipient_id=enrolment.member_id,
                     enrolment=enrolment,
                     local_date=local_date,
                     due_at=stored,
                     claimed_at=token,
-                    status=ReminderDelivery.Status.SKIPPED if missed else ReminderDelivery.Status.CLAIMED,
+                    status=OutboxMessage.Status.SKIPPED if missed else OutboxMessage.Status.CLAIMED,
                     last_error=f"Missed: not dispatched within {MISSED_AFTER} of its time." if missed else "",
                 )
             )
@@ -370,7 +372,7 @@ def _dispatch_chunk(*, now: dt.datetime, token: dt.datetime) -> tuple[list[Enrol
         )
     # Insert-or-nothing: a row that already exists for (enrolment, local date)
     # — from a duplicate dispatcher, a second beat — is left alone.
-    ReminderDelivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     _save_next_reminders(enrolments)
     return enrolments, rows
 
@@ -409,11 +411,11 @@ def reminder_dispatch(
         if chunk is None:
             break
         enrolments, rows = chunk
-        result.missed += sum(r.status == ReminderDelivery.Status.SKIPPED for r in rows)
+        result.missed += sum(r.status == OutboxMessage.Status.SKIPPED for r in rows)
         ids = list(
-            ReminderDelivery.objects.filter(
+            OutboxMessage.objects.filter(
                 enrolment_id__in=[e.pk for e in enrolments],
-                status=ReminderDelivery.Status.CLAIMED,
+                status=OutboxMessage.Status.CLAIMED,
                 claimed_at=token,
             )
             .order_by("id")
@@ -469,44 +471,44 @@ class _Outcome:
         self.claim = claim
         self.result = result
 
-    def _write(self, delivery: ReminderDelivery, **fields) -> None:
-        ReminderDelivery.objects.filter(
-            pk=delivery.pk, status=ReminderDelivery.Status.CLAIMED, claimed_at=self.claim
-        ).update(**fields)
+    def _write(self, delivery: OutboxMessage, **fields) -> None:
+        OutboxMessage.objects.filter(pk=delivery.pk, status=OutboxMessage.Status.CLAIMED, claimed_at=self.claim).update(
+            **fields
+        )
 
-    def sent(self, delivery: ReminderDelivery) -> None:
+    def sent(self, delivery: OutboxMessage) -> None:
         # Once per email, so plain SQL: the ORM's update() costs more to build
         # than the statement costs to run.
-        table = ReminderDelivery._meta.db_table
+        table = OutboxMessage._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} SET status = %s, sent_at = %s, last_error = '' "
                 "WHERE id = %s AND status = %s AND claimed_at = %s",
                 [
-                    ReminderDelivery.Status.SENT,
+                    OutboxMessage.Status.SENT,
                     _adapt(timezone.now()),
                     delivery.pk,
-                    ReminderDelivery.Status.CLAIMED,
+                    OutboxMessage.Status.CLAIMED,
                     _adapt(self.claim),
                 ],
             )
         self.result.sent += 1
 
-    def skipped(self, delivery: ReminderDelivery, reason: str) -> None:
-        self._write(delivery, status=ReminderDelivery.Status.SKIPPED, last_error=reason)
+    def skipped(self, delivery: OutboxMessage, reason: str) -> None:
+        self._write(delivery, status=OutboxMessage.Status.SKIPPED, last_error=reason)
         self.result.skipped += 1
 
-    def failed(self, delivery: ReminderDelivery, error: str) -> None:
-        self._write(delivery, status=ReminderDelivery.Status.FAILED, last_error=error)
+    def failed(self, delivery: OutboxMessage, error: str) -> None:
+        self._write(delivery, status=OutboxMessage.Status.FAILED, last_error=error)
         self.result.failed += 1
 
-    def transient(self, delivery: ReminderDelivery, error: str) -> None:
+    def transient(self, delivery: OutboxMessage, error: str) -> None:
         if delivery.attempts >= MAX_ATTEMPTS:
             self.failed(delivery, f"Gave up after {delivery.attempts} attempts. {error}")
             return
         # claimed_at now records the failure; the dispatcher re-queues the row
         # once retry_backoff(attempts) has passed.
-        self._write(delivery, status=ReminderDelivery.Status.RETRYING, claimed_at=timezone.now(), last_error=error)
+        self._write(delivery, status=OutboxMessage.Status.RETRYING, claimed_at=timezone.now(), last_error=error)
         self.result.retrying += 1
 
 
@@ -534,7 +536,7 @@ def _claim(delivery_ids: Sequence[int], *, token: dt.datetime, claim: dt.datetim
         return []
     return _update_returning_ids(
         f"{_in_clause(ids)} AND status = %s AND claimed_at = %s",
-        [*ids, ReminderDelivery.Status.CLAIMED, token],
+        [*ids, OutboxMessage.Status.CLAIMED, token],
         set_sql="claimed_at = %s, attempts = attempts + 1",
         set_params=[claim],
     )
@@ -561,7 +563,7 @@ def reminder_send_batch(
     outcome = _Outcome(claim=claim, result=result)
 
     deliveries = list(
-        ReminderDelivery.objects.filter(pk__in=taken)
+        OutboxMessage.objects.filter(pk__in=taken)
         .select_related("enrolment__member", "enrolment__program")
         .order_by("pk")
     )
@@ -569,7 +571,7 @@ def reminder_send_batch(
     today_by_id = {e.pk: due.local_date_of(now, _tz(e.member.timezone if e.member else "UTC")) for e in enrolments}
     schedules = {item.enrolment.pk: item for item in enrolment_schedules(enrolments, today_by_id=today_by_id)}
 
-    plans: list[tuple[ReminderDelivery, emails.ReminderContent]] = []
+    plans: list[tuple[OutboxMessage, emails.ReminderContent]] = []
     wanted_session_ids: set[int] = set()
     for delivery in deliveries:
         enrolment = delivery.enrolment

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from programs.reminders.models import ReminderDelivery
+from programs.reminders.models import OutboxMessage
 from tests.factories import UserFactory
 
 from .conftest import make_enrolments
@@ -20,9 +20,10 @@ def admin_client(client, db):
 @pytest.fixture
 def deliveries(db):
     enrolments = make_enrolments(12)
-    statuses = list(ReminderDelivery.Status)
+    statuses = list(OutboxMessage.Status)
     return [
-        ReminderDelivery.objects.create(
+        OutboxMessage.objects.create(
+            recipient=enrolment.member,
             enrolment=enrolment,
             local_date=dt.date(2026, 3, 4),
             due_at=dt.datetime(2026, 3, 4, 7, 0, tzinfo=UTC),
@@ -36,13 +37,13 @@ def deliveries(db):
 
 def test_it_lists_deliveries_in_a_fixed_number_of_queries(admin_client, deliveries, django_assert_max_num_queries):
     with django_assert_max_num_queries(8):
-        response = admin_client.get(reverse("admin:reminders_reminderdelivery_changelist"))
+        response = admin_client.get(reverse("admin:reminders_outboxmessage_changelist"))
     assert response.status_code == 200
     assert response.content.count(b'class="field-status"') == 12
 
 
 def test_it_filters_by_status_and_date(admin_client, deliveries):
-    url = reverse("admin:reminders_reminderdelivery_changelist")
+    url = reverse("admin:reminders_outboxmessage_changelist")
     response = admin_client.get(url, {"status__exact": "retrying"})
     assert response.content.count(b'class="field-status"') == 2
     assert b"451 4.3.0" in response.content
@@ -51,17 +52,17 @@ def test_it_filters_by_status_and_date(admin_client, deliveries):
 
 
 def test_it_is_read_only(admin_client, deliveries):
-    assert admin_client.get(reverse("admin:reminders_reminderdelivery_add")).status_code == 403
-    change = reverse("admin:reminders_reminderdelivery_change", args=[deliveries[0].pk])
+    assert admin_client.get(reverse("admin:reminders_outboxmessage_add")).status_code == 403
+    change = reverse("admin:reminders_outboxmessage_change", args=[deliveries[0].pk])
     page = admin_client.get(change)
     assert page.status_code == 200 and b'type="submit"' not in page.content.split(b"<form")[-1]
     assert admin_client.post(change, {"status": "sent"}).status_code == 403
-    delete = reverse("admin:reminders_reminderdelivery_delete", args=[deliveries[0].pk])
+    delete = reverse("admin:reminders_outboxmessage_delete", args=[deliveries[0].pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
-    assert ReminderDelivery.objects.count() == 12
+    assert OutboxMessage.objects.count() == 12
 
 
 def test_it_is_hidden_from_members(client, deliveries):
     client.force_login(deliveries[0].enrolment.member)
-    response = client.get(reverse("admin:reminders_reminderdelivery_changelist"))
+    response = client.get(reverse("admin:reminders_outboxmessage_changelist"))
     assert response.status_code == 302

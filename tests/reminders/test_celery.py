@@ -32,7 +32,7 @@ from django.test import Client
 from django.utils import timezone
 
 from programs.models import Completion, Enrolment
-from programs.reminders.models import ReminderDelivery
+from programs.reminders.models import OutboxMessage
 from programs.reminders.services import CLAIM_TIMEOUT, reminder_dispatch, reminder_schedule_refresh
 from programs.reminders.tasks import reminder_dispatch_task, reminder_send_batch_task
 from stretchhub.celery import app
@@ -44,7 +44,7 @@ from .smtp_sink import start_sink
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 REPO = Path(__file__).resolve().parents[2]
-Status = ReminderDelivery.Status
+Status = OutboxMessage.Status
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Lord_Howe")
 
 pytestmark = [pytest.mark.celery]
@@ -224,7 +224,7 @@ def wait_for(condition, *, timeout: float, what: str, worker: Worker | None = No
 
 
 def statuses(enrolments) -> dict:
-    rows = ReminderDelivery.objects.filter(enrolment__in=enrolments)
+    rows = OutboxMessage.objects.filter(enrolment__in=enrolments)
     return dict(rows.values_list("enrolment_id", "status"))
 
 
@@ -283,7 +283,7 @@ def test_it_sends_exactly_one_email_per_member_through_duplicate_dispatchers_a_k
     reminder_dispatch_task.apply_async(queue=queue)
     reminder_dispatch_task.apply_async(queue=queue)
     reminder_dispatch(enqueue=enqueue_on(queue), batch_size=5)
-    assert ReminderDelivery.objects.filter(enrolment__in=enrolments).count() == 30
+    assert OutboxMessage.objects.filter(enrolment__in=enrolments).count() == 30
 
     assert sink.holding.wait(60), f"the worker never reached the 8th message\n{first.tail()}"
     # Kill while the held message is the worker's only SMTP transaction: its
@@ -303,7 +303,7 @@ def test_it_sends_exactly_one_email_per_member_through_duplicate_dispatchers_a_k
 
     def idle():
         # Nothing the new worker claimed is still in its hands.
-        return not ReminderDelivery.objects.filter(
+        return not OutboxMessage.objects.filter(
             enrolment__in=enrolments, status=Status.CLAIMED, claimed_at__gt=killed_at
         ).exists()
 
@@ -335,8 +335,8 @@ def test_it_sends_exactly_one_email_per_member_through_duplicate_dispatchers_a_k
     assert sink.recipients() == {email: 1 for email in emails}
     # Some members were greylisted and got their email on a later attempt.
     assert any(sink.attempts[email] >= 2 for email in unlucky)
-    assert ReminderDelivery.objects.filter(enrolment__in=enrolments, attempts__gte=2).exists()
-    assert ReminderDelivery.objects.filter(enrolment__in=enrolments).count() == 30
+    assert OutboxMessage.objects.filter(enrolment__in=enrolments, attempts__gte=2).exists()
+    assert OutboxMessage.objects.filter(enrolment__in=enrolments).count() == 30
 
 
 # --- A broker outage ------------------------------------------------------------------------------------
@@ -390,7 +390,7 @@ def test_reminders_dispatched_while_the_broker_is_down_go_out_once_when_it_retur
     with caplog.at_level(logging.WARNING):
         reminder_dispatch_task()
 
-    assert ReminderDelivery.objects.filter(enrolment__in=enrolments).count() == 6
+    assert OutboxMessage.objects.filter(enrolment__in=enrolments).count() == 6
     assert set(statuses(enrolments).values()) == {Status.CLAIMED}
     assert "Reminders held back: 6 could not be queued" in caplog.text
     assert sink.count == 0

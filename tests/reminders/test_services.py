@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from programs.models import Completion, Enrolment, ProgramSession
 from programs.reminders import services
-from programs.reminders.models import ReminderDelivery
+from programs.reminders.models import OutboxMessage
 from programs.reminders.services import (
     CLAIM_TIMEOUT,
     MAX_ATTEMPTS,
@@ -21,7 +21,7 @@ from tests.factories import CompletionFactory, build_program
 from .conftest import make_enrolments
 
 UTC = dt.UTC
-Status = ReminderDelivery.Status
+Status = OutboxMessage.Status
 # Wednesday 4 March 2026, 06:00 UTC = 07:00 in Berlin. The program has sessions
 # on days 1, 3 and 5 of each week: Mon 2, Wed 4, Fri 6, Mon 9 … March.
 NOW = dt.datetime(2026, 3, 4, 6, 0, tzinfo=UTC)
@@ -207,7 +207,7 @@ def test_it_claims_each_due_enrolment_once_whatever_the_number_of_dispatchers(du
     second, queued_again = dispatch(AT_8_BERLIN_4_MARCH)
     assert first.queued == 7 and len(queued.ids) == 7
     assert second.queued == 0 and queued_again.ids == []
-    rows = ReminderDelivery.objects.all()
+    rows = OutboxMessage.objects.all()
     assert sorted(rows.values_list("enrolment_id", flat=True)) == sorted(e.pk for e in due_enrolments)
     assert set(rows.values_list("status", "local_date", "due_at")) == {
         (Status.CLAIMED, dt.date(2026, 3, 4), AT_8_BERLIN_4_MARCH)
@@ -221,7 +221,7 @@ def test_it_advances_each_enrolment_to_its_next_reminder(due_enrolments):
 
 def test_it_leaves_enrolments_not_yet_due_alone(due_enrolments):
     result, queued = dispatch(AT_8_BERLIN_4_MARCH - dt.timedelta(seconds=1))
-    assert result.queued == 0 and not ReminderDelivery.objects.exists()
+    assert result.queued == 0 and not OutboxMessage.objects.exists()
 
 
 def test_it_hands_over_batches_of_the_given_size(due_enrolments):
@@ -245,7 +245,7 @@ def test_it_does_not_claim_a_day_whose_session_was_done_meanwhile(due_enrolments
     CompletionFactory(enrolment=due_enrolments[0], program_session=session_on(program, week=1, day=3))
     result, _ = dispatch(AT_8_BERLIN_4_MARCH)
     assert result.queued == 6
-    assert not ReminderDelivery.objects.filter(enrolment=due_enrolments[0]).exists()
+    assert not OutboxMessage.objects.filter(enrolment=due_enrolments[0]).exists()
     due_enrolments[0].refresh_from_db()
     assert due_enrolments[0].next_reminder_at == AT_8_BERLIN_6_MARCH
 
@@ -254,8 +254,8 @@ def test_it_records_a_reminder_dispatched_too_late_as_missed(due_enrolments):
     late = AT_8_BERLIN_4_MARCH + MISSED_AFTER + dt.timedelta(minutes=1)
     result, queued = dispatch(late)
     assert result.missed == 7 and queued.ids == []
-    assert set(ReminderDelivery.objects.values_list("status", flat=True)) == {Status.SKIPPED}
-    assert "Missed" in ReminderDelivery.objects.first().last_error
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {Status.SKIPPED}
+    assert "Missed" in OutboxMessage.objects.first().last_error
 
 
 def test_it_sends_todays_reminder_after_missing_yesterdays(program):
@@ -264,7 +264,7 @@ def test_it_sends_todays_reminder_after_missing_yesterdays(program):
     # Workers were down from Monday morning until Wednesday 07:30 UTC.
     result, queued = dispatch(dt.datetime(2026, 3, 4, 7, 30, tzinfo=UTC))
     assert result.missed == 1 and result.queued == 1
-    assert dict(ReminderDelivery.objects.values_list("local_date", "status")) == {
+    assert dict(OutboxMessage.objects.values_list("local_date", "status")) == {
         dt.date(2026, 3, 2): Status.SKIPPED,
         dt.date(2026, 3, 4): Status.CLAIMED,
     }
@@ -293,7 +293,7 @@ def test_it_holds_back_what_the_broker_refused_and_stops_queueing(due_enrolments
 
     assert (result.queued, result.batches, result.held) == (7, 1, 4)
     assert broker.refused == 1, "a broker that refused one batch is not asked again this round"
-    assert ReminderDelivery.objects.filter(status=Status.CLAIMED).count() == 7
+    assert OutboxMessage.objects.filter(status=Status.CLAIMED).count() == 7
 
 
 def test_it_queues_what_the_broker_refused_at_the_next_dispatch(due_enrolments):
@@ -337,8 +337,8 @@ def test_it_sends_each_batch_over_one_smtp_connection(due_enrolments, smtp_sink)
     assert [r.sent for r in results] == [4, 3]
     assert smtp_sink.recipients() == {e.member.email: 1 for e in due_enrolments}
     assert len(smtp_sink.peers) == 2
-    assert set(ReminderDelivery.objects.values_list("status", "attempts")) == {(Status.SENT, 1)}
-    assert ReminderDelivery.objects.filter(sent_at__isnull=True).count() == 0
+    assert set(OutboxMessage.objects.values_list("status", "attempts")) == {(Status.SENT, 1)}
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 0
 
 
 def test_it_sends_nothing_for_a_duplicate_or_redelivered_task(due_enrolments, smtp_sink):
@@ -378,7 +378,7 @@ def test_it_checks_again_just_before_sending(due_enrolments, program, smtp_sink,
     change(due_enrolments[0], program)
     (result,) = send_all(queued, now=AT_8_BERLIN_4_MARCH)
     assert (result.sent, result.skipped) == (6, 1)
-    skipped = ReminderDelivery.objects.get(enrolment=due_enrolments[0])
+    skipped = OutboxMessage.objects.get(enrolment=due_enrolments[0])
     assert skipped.status == Status.SKIPPED and reason in skipped.last_error
     assert due_enrolments[0].member.email not in smtp_sink.recipients()
 
@@ -389,7 +389,7 @@ def test_it_retries_a_451_after_a_backoff_and_then_sends(due_enrolments, smtp_si
     _, queued = dispatch(AT_8_BERLIN_4_MARCH)
     (result,) = send_all(queued, now=AT_8_BERLIN_4_MARCH)
     assert (result.sent, result.retrying) == (6, 1)
-    row = ReminderDelivery.objects.get(enrolment=due_enrolments[0])
+    row = OutboxMessage.objects.get(enrolment=due_enrolments[0])
     assert row.status == Status.RETRYING and "451" in row.last_error
 
     too_soon, nothing = dispatch(timezone.now() + dt.timedelta(seconds=30))
@@ -408,7 +408,7 @@ def test_it_records_a_permanent_failure_and_does_not_retry_it(due_enrolments, sm
     _, queued = dispatch(AT_8_BERLIN_4_MARCH)
     (result,) = send_all(queued, now=AT_8_BERLIN_4_MARCH)
     assert (result.sent, result.failed) == (6, 1)
-    row = ReminderDelivery.objects.get(enrolment=due_enrolments[0])
+    row = OutboxMessage.objects.get(enrolment=due_enrolments[0])
     assert row.status == Status.FAILED and "550" in row.last_error
     later, queued = dispatch(timezone.now() + dt.timedelta(days=1, hours=1))
     assert row.pk not in queued.ids
@@ -420,7 +420,7 @@ def test_it_records_a_refused_recipient_as_failed(due_enrolments, smtp_sink):
     _, queued = dispatch(AT_8_BERLIN_4_MARCH)
     (result,) = send_all(queued, now=AT_8_BERLIN_4_MARCH)
     assert (result.sent, result.failed) == (6, 1)
-    row = ReminderDelivery.objects.get(enrolment=due_enrolments[0])
+    row = OutboxMessage.objects.get(enrolment=due_enrolments[0])
     assert row.status == Status.FAILED and "SMTPRecipientsRefused" in row.last_error
 
 
@@ -430,7 +430,7 @@ def test_it_retries_the_whole_batch_when_the_server_refuses_the_connection(due_e
     _, queued = dispatch(AT_8_BERLIN_4_MARCH)
     (result,) = send_all(queued, now=AT_8_BERLIN_4_MARCH)
     assert result.retrying == 7
-    assert all("ConnectionRefusedError" in e for e in ReminderDelivery.objects.values_list("last_error", flat=True))
+    assert all("ConnectionRefusedError" in e for e in OutboxMessage.objects.values_list("last_error", flat=True))
 
 
 def test_it_gives_up_after_the_last_attempt(due_enrolments, smtp_sink):
@@ -442,8 +442,8 @@ def test_it_gives_up_after_the_last_attempt(due_enrolments, smtp_sink):
         moment += dt.timedelta(hours=2)
         _, queued = dispatch(moment)
         send_all(queued, now=AT_8_BERLIN_4_MARCH)
-    assert set(ReminderDelivery.objects.values_list("status", "attempts")) == {(Status.FAILED, MAX_ATTEMPTS)}
-    assert "Gave up after" in ReminderDelivery.objects.first().last_error
+    assert set(OutboxMessage.objects.values_list("status", "attempts")) == {(Status.FAILED, MAX_ATTEMPTS)}
+    assert "Gave up after" in OutboxMessage.objects.first().last_error
     _, queued = dispatch(moment + dt.timedelta(hours=2))
     assert queued.ids == []
 
@@ -464,17 +464,17 @@ def test_it_takes_back_a_claim_whose_sender_died_only_after_the_timeout(due_enro
     assert stale.not_taken == 7
     send_all(requeued, now=AT_8_BERLIN_4_MARCH)
     assert smtp_sink.recipients() == {e.member.email: 1 for e in due_enrolments}
-    assert set(ReminderDelivery.objects.values_list("status", "attempts")) == {(Status.SENT, 2)}
+    assert set(OutboxMessage.objects.values_list("status", "attempts")) == {(Status.SENT, 2)}
 
 
 def test_it_gives_up_on_a_row_whose_senders_keep_dying(due_enrolments, smtp_sink):
     _, queued = dispatch(AT_8_BERLIN_4_MARCH)
     ((ids, token),) = queued.batches
     services._claim(ids, token=token, claim=timezone.now())
-    ReminderDelivery.objects.filter(pk=ids[0]).update(attempts=MAX_ATTEMPTS)
+    OutboxMessage.objects.filter(pk=ids[0]).update(attempts=MAX_ATTEMPTS)
     result, requeued = dispatch(timezone.now() + CLAIM_TIMEOUT + dt.timedelta(seconds=1))
     assert result.requeued == 6 and ids[0] not in requeued.ids
-    given_up = ReminderDelivery.objects.get(pk=ids[0])
+    given_up = OutboxMessage.objects.get(pk=ids[0])
     assert given_up.status == Status.FAILED and "Gave up" in given_up.last_error
 
 

@@ -1,6 +1,8 @@
 """Moving a model to another app keeps its rows.
 
-IdempotencyRecord moved from accounts to api, ReminderDelivery from programs to reminders.
+IdempotencyRecord moved from accounts to api, ReminderDelivery from programs to
+reminders, where it became the outbox (OutboxMessage): its rows are reminders
+for their enrolment's member.
 
 Each test migrates back to before the moves, writes rows through the models as
 they were then, migrates forward and reads the same rows through today's models.
@@ -16,7 +18,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from accounts.models import User
 from programs.models import Enrolment
-from programs.reminders.models import ReminderDelivery
+from programs.reminders.models import OutboxMessage
 from stretchhub.api.models import IdempotencyRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,12 +82,12 @@ def test_it_keeps_reminder_deliveries_and_their_enrolment(old_apps):
 
     _migrate_to_latest()
 
-    rows = {row.pk: row for row in ReminderDelivery.objects.select_related("enrolment")}
+    rows = {row.pk: row for row in OutboxMessage.objects.select_related("enrolment")}
     assert set(rows) == {sent.pk, retrying.pk}
     assert rows[sent.pk].enrolment == Enrolment.objects.get(pk=enrolment.pk)
     assert (rows[sent.pk].local_date, rows[sent.pk].status, rows[sent.pk].sent_at, rows[sent.pk].attempts) == (
         dt.date(2026, 3, 1),
-        ReminderDelivery.Status.SENT,
+        OutboxMessage.Status.SENT,
         NOW + dt.timedelta(seconds=3),
         1,
     )
@@ -94,10 +96,25 @@ def test_it_keeps_reminder_deliveries_and_their_enrolment(old_apps):
         2,
         "421",
     )
-    assert list(Enrolment.objects.get(pk=enrolment.pk).reminder_deliveries.order_by("pk")) == [
+    assert list(Enrolment.objects.get(pk=enrolment.pk).outbox_messages.order_by("pk")) == [
         rows[sent.pk],
         rows[retrying.pk],
     ]
+    assert {(row.kind, row.recipient_id) for row in rows.values()} == {
+        (OutboxMessage.Kind.REMINDER, enrolment.member_id)
+    }
+
+
+def test_it_drops_deliveries_whose_member_deleted_their_account(old_apps):
+    enrolment = _enrolment(old_apps)
+    old_apps.get_model("programs", "ReminderDelivery").objects.create(
+        enrolment=enrolment, local_date=dt.date(2026, 3, 1), due_at=NOW
+    )
+    old_apps.get_model("programs", "Enrolment").objects.filter(pk=enrolment.pk).update(member=None)
+
+    _migrate_to_latest()
+
+    assert not OutboxMessage.objects.exists()
 
 
 def test_it_keeps_the_one_reminder_per_day_claim_after_the_move(old_apps):
@@ -109,11 +126,15 @@ def test_it_keeps_the_one_reminder_per_day_claim_after_the_move(old_apps):
     _migrate_to_latest()
 
     # The dispatcher's claim: a second row for the same enrolment and day is dropped.
-    ReminderDelivery.objects.bulk_create(
-        [ReminderDelivery(enrolment_id=enrolment.pk, local_date=dt.date(2026, 3, 1), due_at=NOW)],
+    OutboxMessage.objects.bulk_create(
+        [
+            OutboxMessage(
+                enrolment_id=enrolment.pk, recipient_id=enrolment.member_id, local_date=dt.date(2026, 3, 1), due_at=NOW
+            )
+        ],
         ignore_conflicts=True,
     )
-    assert ReminderDelivery.objects.count() == 1
+    assert OutboxMessage.objects.count() == 1
 
 
 def test_it_deletes_deliveries_with_their_enrolment_after_the_move(old_apps):
@@ -125,7 +146,7 @@ def test_it_deletes_deliveries_with_their_enrolment_after_the_move(old_apps):
     _migrate_to_latest()
 
     Enrolment.objects.filter(pk=enrolment.pk).delete()
-    assert not ReminderDelivery.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 def test_it_keeps_permissions_granted_on_reminder_deliveries(old_apps):
@@ -138,9 +159,9 @@ def test_it_keeps_permissions_granted_on_reminder_deliveries(old_apps):
     _migrate_to_latest()
     ContentType.objects.clear_cache()
 
-    assert ContentType.objects.get_for_model(ReminderDelivery).pk == old_type.pk
+    assert ContentType.objects.get_for_model(OutboxMessage).pk == old_type.pk
     granted = Group.objects.get(name="Support").permissions.get()
-    assert (granted.content_type.app_label, granted.codename) == ("reminders", "view_reminderdelivery")
+    assert (granted.content_type.app_label, granted.codename) == ("reminders", "view_outboxmessage")
     assert not ContentType.objects.filter(app_label="programs", model="reminderdelivery").exists()
 
 
