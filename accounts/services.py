@@ -148,6 +148,22 @@ def user_update_settings(
     return user
 
 
+def user_switch_off_email(*, user: User, preference: str) -> None:
+    """One-click unsubscribe from one kind of email (nudges, weekly summary, trainer digest).
+
+    Setting it twice is setting it once. The weekly summary's next instant is
+    cleared with its switch, so the dispatcher finds nothing to send.
+    """
+    if preference not in ("nudge_emails", "weekly_summary_emails", "trainer_digest_emails"):
+        raise ValueError(f"Not an email preference: {preference}")
+    fields = {preference: False}
+    if preference == "weekly_summary_emails":
+        fields["next_weekly_summary_at"] = None
+    User.objects.filter(pk=user.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(user, name, value)
+
+
 def user_password_reset_done(*, user: User, now: dt.datetime | None = None) -> None:
     """After a reset by email: the member proved they read that inbox, and knows the new password."""
     User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(email_verified_at=now or timezone.now())

@@ -1,6 +1,7 @@
-"""Signed, expiring links in reminder emails (django.core.signing; no table needed).
+"""Signed, expiring links in outbox emails (django.core.signing; no table needed).
 
-A link is the member's credential for one action on one enrolment, so the
+A link is the person's credential for one action (on one enrolment, or on one
+of their email preferences), so the
 pages behind it need no login; GET only ever shows a confirmation (mail
 scanners follow links), and the action itself is a POST.
 """
@@ -19,6 +20,14 @@ DONE_MAX_AGE = dt.timedelta(days=7)
 UNSUBSCRIBE_MAX_AGE = dt.timedelta(days=90)
 _DONE_SALT = "reminders.done"
 _UNSUBSCRIBE_SALT = "reminders.unsubscribe"
+_PREFERENCE_SALT = "reminders.preference-off"
+
+# The account-wide switches a one-click link may turn off, with what the page calls them.
+PREFERENCES = {
+    "nudge_emails": "catch-up emails after a missed session",
+    "weekly_summary_emails": "weekly summary emails",
+    "trainer_digest_emails": "the daily digest of members who slipped",
+}
 
 
 class LinkError(Exception):
@@ -58,6 +67,25 @@ def unsubscribe_token(*, enrolment_id: int) -> str:
 
 def unsubscribe_token_read(token: str) -> int:
     return _read(token, salt=_UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE, keys=("e",))["e"]
+
+
+def preference_off_token(*, user_id: int, preference: str) -> str:
+    if preference not in PREFERENCES:
+        raise ValueError(f"Not an email preference: {preference}")
+    return signing.TimestampSigner(salt=_PREFERENCE_SALT).sign_object({"u": user_id, "p": preference})
+
+
+def preference_off_token_read(token: str) -> tuple[int, str]:
+    payload = _read(token, salt=_PREFERENCE_SALT, max_age=UNSUBSCRIBE_MAX_AGE, keys=("u",))
+    if payload.get("p") not in PREFERENCES:
+        raise LinkError("This link is not valid. Check that you copied all of it.")
+    return payload["u"], payload["p"]
+
+
+def preference_unsubscribe_url(*, user_id: int, preference: str) -> str:
+    """The one-click link that switches one of a person's email preferences off."""
+    token = preference_off_token(user_id=user_id, preference=preference)
+    return absolute(reverse("reminders:preference_off", kwargs={"token": token}))
 
 
 def absolute(path: str) -> str:

@@ -1,4 +1,4 @@
-"""Pages behind the links in reminder emails: tick-off and unsubscribe.
+"""Pages behind the links in outbox emails: tick-off and unsubscribe.
 
 The signed token is the credential, so no login is needed. GET only shows a
 confirmation (mail scanners follow links); the POST acts, and acting twice is
@@ -11,6 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import User
+from accounts.services import user_switch_off_email
 from programs.models import Completion, Enrolment, ProgramSession
 from programs.services import EnrolmentError, completion_record, enrolment_update_reminder
 
@@ -81,3 +83,23 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             enrolment_update_reminder(enrolment=enrolment, reminders_enabled=False)
         return render(request, "reminders/unsubscribed.html", context)
     return render(request, "reminders/unsubscribe_confirm.html", context)
+
+
+# Exempt from CSRF for the same reason as unsubscribe: the one-click target of
+# List-Unsubscribe-Post in nudges, weekly summaries and trainer digests.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def preference_off(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        user_id, preference = links.preference_off_token_read(token)
+    except links.LinkError as error:
+        return _bad_link(request, error)
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return _gone(request)
+    context = {"what": links.PREFERENCES[preference], "settings_url": links.settings_url()}
+    if request.method == "POST":
+        user_switch_off_email(user=user, preference=preference)
+        return render(request, "reminders/preference_off_done.html", context)
+    return render(request, "reminders/preference_off_confirm.html", context)
