@@ -146,6 +146,15 @@ def adherence_url(*, changelist: str, enrolment: Enrolment) -> str:
     return links.absolute(f"{changelist}?{urlencode(query)}")
 
 
+def digest_entry(enrolment: Enrolment, *, reasons: list[str], changelist: str, now: dt.datetime) -> dict:
+    return {
+        "member_name": str(enrolment.member) if enrolment.member else "(deleted account)",
+        "program_title": enrolment.program.title,
+        "changes": [change_text(enrolment, reason, now=now) for reason in reasons],
+        "admin_url": adherence_url(changelist=changelist, enrolment=enrolment),
+    }
+
+
 def digest_message(
     *, message: OutboxMessage, trainer: User, entries: list[dict], slipped_url: str
 ) -> EmailMultiAlternatives:
@@ -274,18 +283,11 @@ class TrainerDigestKind:
             current = {(e.pk, reason) for e in enrolments for reason in slipped_reasons(e)}
             new = current - _pairs(previous.get(message.pk, {}))
             message.payload = {"slipped": sorted([list(pair) for pair in current])}
-            entries = [
-                {
-                    "member_name": str(e.member) if e.member else "(deleted account)",
-                    "program_title": e.program.title,
-                    "changes": [
-                        change_text(e, reason, now=now) for reason in slipped_reasons(e) if (e.pk, reason) in new
-                    ],
-                    "admin_url": adherence_url(changelist=changelist, enrolment=e),
-                }
-                for e in enrolments
-                if any((e.pk, reason) in new for reason in slipped_reasons(e))
-            ]
+            entries = []
+            for enrolment in enrolments:
+                reasons = [reason for reason in slipped_reasons(enrolment) if (enrolment.pk, reason) in new]
+                if reasons:
+                    entries.append(digest_entry(enrolment, reasons=reasons, changelist=changelist, now=now))
             if not entries:
                 skip(message, "Nobody newly slipped since the last digest.")
                 continue

@@ -151,6 +151,12 @@ def test_high_pain_is_reported_with_the_score_and_the_day(trainer, program):
     assert "No session done" not in body
 
 
+def test_a_member_who_never_ticked_is_counted_from_their_start(trainer, program):
+    enrol(program, "alice", start=D(2026, 3, 2))
+    sent, _ = run_digest(at_8_london(11))
+    assert "No session done since starting on 2 March (9 days)" in sent[trainer.pk].body
+
+
 def test_a_new_reason_for_a_member_already_reported_is_reported(trainer, program):
     enrolment = enrol(program, "alice")
     tick(enrolment, at=dt.datetime(2026, 3, 3, 10, 0, tzinfo=UTC))
@@ -178,7 +184,9 @@ def test_only_the_trainers_own_members_appear(trainer, program):
     other_program = build_program(weeks=2, days=EVERY_DAY, items_per_session=1, author=other, title="Hips")
     tick(enrol(other_program, "zed"), at=dt.datetime(2026, 3, 10, 10, 0, tzinfo=UTC), pain_after=9)
 
-    sent, _ = run_digest(at_8_london(11))
+    now = at_8_london(11)
+    assert {e.member.username for e in slipped_enrolments(trainer_ids=[trainer.pk], now=now)} == {"alice"}
+    sent, _ = run_digest(now)
     assert "Alice" in sent[trainer.pk].body and "Zed" not in sent[trainer.pk].body
     assert "Hips" not in sent[trainer.pk].body
     assert "Zed — Hips" in sent[other.pk].body and "Alice" not in sent[other.pk].body
