@@ -176,8 +176,6 @@ def digest_message(
         to=[trainer.email],
         headers={
             "Message-ID": outbox.message_id(message),
-            # RFC 3834: automatic mail; out-of-office replies should stay quiet.
-            "Auto-Submitted": "auto-generated",
             **outbox.bulk_headers(unsubscribe_url),
         },
     )
@@ -211,7 +209,7 @@ class TrainerDigestKind:
             at = due.reminder_instant(local_date=local_date, reminder_time=DIGEST_TIME, tz=tz)
             # Past the missed-after window the day's digest is dropped rather than
             # mailed at an odd hour; tomorrow's compares against the last one made.
-            if at <= now and now - at <= outbox.MISSED_AFTER:
+            if at <= now and now - at <= outbox.missed_after():
                 due_by_trainer[trainer_id] = (local_date, at)
         if not due_by_trainer:
             return None
