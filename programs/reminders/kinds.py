@@ -7,14 +7,17 @@ from collections.abc import Sequence
 
 from . import outbox, services
 from .models import OutboxMessage
+from .trainer_digest import TrainerDigestKind
 
 Kind = OutboxMessage.Kind
+TRAINER_DIGESTS = TrainerDigestKind()
 
 # In this order within a dispatch run: a session's reminder before the rest.
-DISPATCHERS: list[outbox.MessageKind] = [services.ENROLMENT_MESSAGES]
+DISPATCHERS: list[outbox.MessageKind] = [services.ENROLMENT_MESSAGES, TRAINER_DIGESTS]
 BUILDERS: dict[str, outbox.MessageKind] = {
     Kind.REMINDER: services.REMINDERS,
     Kind.NUDGE: services.NUDGES,
+    Kind.TRAINER_DIGEST: TRAINER_DIGESTS,
 }
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from programs.models import Completion, Enrolment, ProgramSession
 from programs.reminders import outbox, services
-from programs.reminders.kinds import outbox_dispatch, outbox_send_batch
+from programs.reminders.kinds import outbox_send_batch
 from programs.reminders.models import OutboxMessage
 from programs.reminders.outbox import MAX_ATTEMPTS
 from programs.reminders.services import reminder_schedule_refresh
@@ -61,6 +61,11 @@ def session_on(program, *, week, day):
     return ProgramSession.objects.get(program=program, week=week, day=day)
 
 
+def dispatch_enrolment_messages(**kwargs):
+    """The outbox's dispatch with the enrolment kinds alone (the program authors' digests are tested elsewhere)."""
+    return outbox.dispatch(kinds=[services.ENROLMENT_MESSAGES], **kwargs)
+
+
 class Collector:
     """Stands in for Celery's queue: records what the dispatcher hands over."""
 
@@ -80,7 +85,7 @@ def dispatch(at, **kwargs):
     if at > timezone.now():
         _clock.move_to(at)
     collector = Collector()
-    result = outbox_dispatch(enqueue=collector, **kwargs)
+    result = dispatch_enrolment_messages(enqueue=collector, **kwargs)
     return result, collector
 
 
@@ -287,7 +292,7 @@ def test_it_holds_back_what_the_broker_refused_and_stops_queueing(due_enrolments
     _clock.move_to(AT_8_BERLIN_4_MARCH)
     broker = BrokerDown(accepted=1)
 
-    result = outbox_dispatch(enqueue=broker, batch_size=3)
+    result = dispatch_enrolment_messages(enqueue=broker, batch_size=3)
 
     assert (result.queued, result.batches, result.held) == (7, 1, 4)
     assert broker.refused == 1, "a broker that refused one batch is not asked again this round"
@@ -297,7 +302,7 @@ def test_it_holds_back_what_the_broker_refused_and_stops_queueing(due_enrolments
 def test_it_queues_what_the_broker_refused_at_the_next_dispatch(due_enrolments):
     _clock.move_to(AT_8_BERLIN_4_MARCH)
     broker = BrokerDown(accepted=1)
-    outbox_dispatch(enqueue=broker, batch_size=3)
+    dispatch_enrolment_messages(enqueue=broker, batch_size=3)
     sent_batch = broker.ids
 
     # At the very next dispatch: their lease was cut short (the queued batch keeps its own).
@@ -315,7 +320,7 @@ def test_a_refused_batch_that_reached_the_broker_after_all_takes_nothing(due_enr
         enqueue_then_fail.batch = (list(ids), token)
         raise TimeoutError("the broker did not confirm")
 
-    outbox_dispatch(enqueue=enqueue_then_fail)
+    dispatch_enrolment_messages(enqueue=enqueue_then_fail)
     ids, token = enqueue_then_fail.batch
 
     assert outbox_send_batch(ids=ids, token=token).not_taken == 7
