@@ -474,7 +474,7 @@ def main() -> None:
         from django.db import connection
         from django.utils import timezone
 
-        from programs.reminders.services import BATCH_SIZE
+        from programs.reminders.outbox import BATCH_SIZE
         from stretchhub.celery import app
 
         due_at = (timezone.now() - dt.timedelta(minutes=1)).replace(microsecond=0)

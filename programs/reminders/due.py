@@ -50,6 +50,14 @@ def _transition_before(instant: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     return high
 
 
+def zone(name: str) -> ZoneInfo:
+    """A person's zone; one that is somehow invalid (validated on save) reads as UTC rather than stop a batch."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):
+        return ZoneInfo("UTC")
+
+
 def local_date_of(instant: dt.datetime, tz: ZoneInfo) -> dt.date:
     return instant.astimezone(tz).date()
 

@@ -37,13 +37,6 @@ class EnrolmentSchedule:
     session_ids: dict[int, int] = field(default_factory=dict)  # day number → ProgramSession pk
 
 
-def _tz(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):  # validated on save; a bad legacy value must not stop a batch
-        return ZoneInfo("UTC")
-
-
 def enrolment_schedules(enrolments: Sequence[Enrolment], *, today_by_id: dict[int, dt.date]) -> list[EnrolmentSchedule]:
     """Scheduled sessions (date, done) of each enrolment, in two queries for the lot.
 
@@ -67,7 +60,7 @@ def enrolment_schedules(enrolments: Sequence[Enrolment], *, today_by_id: dict[in
     result = []
     for enrolment in enrolments:
         member = enrolment.member
-        item = EnrolmentSchedule(enrolment=enrolment, tz=_tz(member.timezone if member else "UTC"))
+        item = EnrolmentSchedule(enrolment=enrolment, tz=due.zone(member.timezone if member else "UTC"))
         pauses = enrolment.pause_list(today=today_by_id.get(enrolment.pk))
         for number, session_id in days_by_program.get(enrolment.program_id, ()):
             date = schedule.session_date(start_date=enrolment.start_date, day_number=number, pauses=pauses)
@@ -123,7 +116,7 @@ def next_reminders(enrolments: Sequence[Enrolment], *, now: dt.datetime) -> dict
     wanted = [e for e in enrolments if wants_email(e)]
     if not wanted:
         return result
-    today_by_id = {e.pk: due.local_date_of(now, _tz(e.member.timezone)) for e in wanted}
+    today_by_id = {e.pk: due.local_date_of(now, due.zone(e.member.timezone)) for e in wanted}
     schedules = enrolment_schedules(wanted, today_by_id=today_by_id)
     handled = _handled_dates([e.pk for e in wanted], since=min(today_by_id.values()) - dt.timedelta(days=1))
     for item in schedules:
@@ -219,7 +212,7 @@ class EnrolmentMessages:
         if not enrolments:
             return None
         wanted = [e for e in enrolments if wants_email(e)]
-        today_by_id = {e.pk: due.local_date_of(now, _tz(e.member.timezone)) for e in wanted}
+        today_by_id = {e.pk: due.local_date_of(now, due.zone(e.member.timezone)) for e in wanted}
         schedules = {item.enrolment.pk: item for item in enrolment_schedules(wanted, today_by_id=today_by_id)}
         since = min(today_by_id.values(), default=now.date()) - dt.timedelta(days=2)
         handled = _handled_dates([e.pk for e in wanted], since=since)
@@ -283,7 +276,7 @@ def _plan(
 ) -> list[_Planned]:
     """Re-check each row right before sending; the rows still worth an email, with their session."""
     enrolments = [m.enrolment for m in messages]
-    today_by_id = {e.pk: due.local_date_of(now, _tz(e.member.timezone if e.member else "UTC")) for e in enrolments}
+    today_by_id = {e.pk: due.local_date_of(now, due.zone(e.member.timezone if e.member else "UTC")) for e in enrolments}
     schedules = {item.enrolment.pk: item for item in enrolment_schedules(enrolments, today_by_id=today_by_id)}
     planned = []
     for message in messages:

@@ -14,7 +14,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import BooleanField, ExpressionWrapper, JSONField, OuterRef, Q, QuerySet, Subquery
@@ -35,13 +34,6 @@ INACTIVE = "inactive"
 PAIN = "pain"
 
 Pair = tuple[int, str]  # (enrolment id, reason)
-
-
-def _tz(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):  # validated on save; a bad legacy value must not stop the others
-        return ZoneInfo("UTC")
 
 
 # --- Selectors -------------------------------------------------------------
@@ -122,7 +114,7 @@ def _days(count: int) -> str:
 
 def change_text(enrolment: Enrolment, reason: str, *, now: dt.datetime) -> str:
     """One line on what changed, in the member's own dates (their schedule's days)."""
-    tz = _tz(enrolment.member.timezone) if enrolment.member else dt.UTC
+    tz = due.zone(enrolment.member.timezone) if enrolment.member else dt.UTC
     today = now.astimezone(tz).date()
     if reason == PAIN:
         when = _day_label(enrolment.high_pain_at.astimezone(tz).date())
@@ -204,7 +196,7 @@ class TrainerDigestKind:
         """
         due_by_trainer: dict[int, tuple[dt.date, dt.datetime]] = {}
         for trainer_id, zone in digest_trainers().values_list("pk", "timezone"):
-            tz = _tz(zone)
+            tz = due.zone(zone)
             local_date = due.local_date_of(now, tz)
             at = due.reminder_instant(local_date=local_date, reminder_time=DIGEST_TIME, tz=tz)
             # Past the missed-after window the day's digest is dropped rather than
