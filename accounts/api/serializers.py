@@ -4,7 +4,7 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import WEEKDAYS, User
 from stretchhub.api.fields import LocalTimeField, StrictInputSerializer, TextField, TimezoneField
 
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:@+-]{1,100}$"
@@ -21,6 +21,7 @@ class TokenSerializer(serializers.Serializer):
 
 class MeSerializer(serializers.ModelSerializer):
     default_reminder_time = LocalTimeField()
+    weekly_summary_time = LocalTimeField(help_text="Local time (HH:MM) the weekly summary goes out.")
     email_verified = serializers.SerializerMethodField()
     calendar_url = serializers.SerializerMethodField(
         help_text="Your private iCal feed. Anyone with this URL sees your schedule: rotate it if it leaks."
@@ -37,6 +38,11 @@ class MeSerializer(serializers.ModelSerializer):
             "timezone",
             "default_reminder_time",
             "email_reminders",
+            "nudge_emails",
+            "weekly_summary_emails",
+            "weekly_summary_day",
+            "weekly_summary_time",
+            "trainer_digest_emails",
             "calendar_url",
         ]
 
@@ -56,6 +62,20 @@ class MeUpdateSerializer(StrictInputSerializer):
     timezone = TimezoneField(required=False, help_text="IANA name, e.g. Europe/Berlin.")
     default_reminder_time = LocalTimeField(required=False)
     email_reminders = serializers.BooleanField(required=False, help_text="Master switch for reminder emails.")
+    nudge_emails = serializers.BooleanField(
+        required=False, help_text="A catch-up email the day after a missed session."
+    )
+    weekly_summary_emails = serializers.BooleanField(required=False, help_text="The weekly summary email.")
+    weekly_summary_day = serializers.ChoiceField(
+        choices=WEEKDAYS,
+        required=False,
+        help_text="The local weekday the weekly summary goes out: 0 = Monday … 6 = Sunday.",
+        error_messages={"invalid_choice": "Choose a day of the week: 0 (Monday) to 6 (Sunday)."},
+    )
+    weekly_summary_time = LocalTimeField(required=False, help_text="Local time (HH:MM) of the weekly summary.")
+    trainer_digest_emails = serializers.BooleanField(
+        required=False, help_text="Trainers: the daily digest of members who slipped."
+    )
 
 
 class CalendarTokenSerializer(serializers.Serializer):
