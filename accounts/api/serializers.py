@@ -4,10 +4,12 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
-from accounts.models import WEEKDAYS, User
+from accounts.models import User
 from stretchhub.api.fields import LocalTimeField, StrictInputSerializer, TextField, TimezoneField
 
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:@+-]{1,100}$"
+WEEKDAY_HELP = "The local weekday the weekly summary goes out: 0 = Monday … 6 = Sunday."
+WEEKDAY_ERROR = "Choose a day of the week: 0 (Monday) to 6 (Sunday)."
 
 
 class TokenCreateSerializer(StrictInputSerializer):
@@ -21,6 +23,7 @@ class TokenSerializer(serializers.Serializer):
 
 class MeSerializer(serializers.ModelSerializer):
     default_reminder_time = LocalTimeField()
+    weekly_summary_day = serializers.IntegerField(help_text=WEEKDAY_HELP)
     weekly_summary_time = LocalTimeField(help_text="Local time (HH:MM) the weekly summary goes out.")
     email_verified = serializers.SerializerMethodField()
     calendar_url = serializers.SerializerMethodField(
@@ -66,11 +69,12 @@ class MeUpdateSerializer(StrictInputSerializer):
         required=False, help_text="A catch-up email the day after a missed session."
     )
     weekly_summary_emails = serializers.BooleanField(required=False, help_text="The weekly summary email.")
-    weekly_summary_day = serializers.ChoiceField(
-        choices=WEEKDAYS,
+    weekly_summary_day = serializers.IntegerField(
+        min_value=0,
+        max_value=6,
         required=False,
-        help_text="The local weekday the weekly summary goes out: 0 = Monday … 6 = Sunday.",
-        error_messages={"invalid_choice": "Choose a day of the week: 0 (Monday) to 6 (Sunday)."},
+        help_text=WEEKDAY_HELP,
+        error_messages={"min_value": WEEKDAY_ERROR, "max_value": WEEKDAY_ERROR},
     )
     weekly_summary_time = LocalTimeField(required=False, help_text="Local time (HH:MM) of the weekly summary.")
     trainer_digest_emails = serializers.BooleanField(
