@@ -329,16 +329,16 @@ def stop_worker(process: subprocess.Popen) -> None:
 
 
 def end_to_end(sink: SinkProcess, count: int, queue: str) -> tuple[float, float]:
+    from programs.reminders.kinds import outbox_dispatch
     from programs.reminders.models import OutboxMessage
-    from programs.reminders.services import reminder_dispatch
-    from programs.reminders.tasks import reminder_send_batch_task
+    from programs.reminders.tasks import outbox_send_batch_task
 
     def enqueue(ids, token):
-        reminder_send_batch_task.apply_async((ids, token.isoformat()), queue=queue)
+        outbox_send_batch_task.apply_async((ids, token.isoformat()), queue=queue)
 
     before = sink.count
     started = time.perf_counter()
-    result = reminder_dispatch(enqueue=enqueue, budget=dt.timedelta(minutes=15))
+    result = outbox_dispatch(enqueue=enqueue, budget=dt.timedelta(minutes=15))
     dispatched = time.perf_counter() - started
     say(f"  dispatcher: {result.queued:,} claimed and queued in {result.batches:,} batches in {dispatched:.1f} s")
     deadline = time.monotonic() + 15 * 60

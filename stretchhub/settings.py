@@ -253,7 +253,7 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:
@@ -288,8 +288,20 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# One message per pool process: a worker killed mid-batch holds no message it
+# had not started, so nothing waits behind it (docs/messages.md, leases).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+
+# Outbox leases (docs/messages.md): a queued row not taken by a sender within
+# OUTBOX_QUEUED_LEASE_SECONDS, or a sending row whose sender stopped renewing
+# for OUTBOX_SENDING_LEASE_SECONDS, is taken back by the next dispatch (every
+# minute), so a killed worker's messages still leave within two minutes.
+# EMAIL_TIMEOUT must stay under the sending lease: one SMTP call is the longest
+# a sender goes without renewing.
+OUTBOX_QUEUED_LEASE_SECONDS = env_int("OUTBOX_QUEUED_LEASE_SECONDS", 45)
+OUTBOX_SENDING_LEASE_SECONDS = env_int("OUTBOX_SENDING_LEASE_SECONDS", 30)
+OUTBOX_MISSED_AFTER_HOURS = env_int("OUTBOX_MISSED_AFTER_HOURS", 6)
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
@@ -300,10 +312,11 @@ CELERY_BEAT_SCHEDULE["sessions-clear-expired"] = {
     "task": "stretchhub.tasks.sessions_clear_expired_task",
     "schedule": crontab(minute=17, hour=3),
 }
-# Reminders: on the minute (UTC) so one due at 08:00 local leaves seconds later.
-# A dispatch not started within 55 s is dropped: the next one covers it.
-CELERY_BEAT_SCHEDULE["reminders-dispatch"] = {
-    "task": "programs.reminders.tasks.reminder_dispatch_task",
+# The outbox (every email): on the minute (UTC) so one due at 08:00 local
+# leaves seconds later. A dispatch not started within 55 s is dropped: the next
+# one covers it.
+CELERY_BEAT_SCHEDULE["outbox-dispatch"] = {
+    "task": "programs.reminders.tasks.outbox_dispatch_task",
     "schedule": crontab(minute="*"),
     "options": {"expires": 55},
 }

@@ -1,1 +1,1 @@
-"""Reminder emails: due-time maths, dispatch and delivery (rules: docs/reminders.md)."""
+"""Reminder emails: due-time maths, dispatch and delivery (rules: docs/messages.md)."""

@@ -1,11 +1,13 @@
-"""Pure due-time maths for reminder emails: no database access.
+"""Pure due-time maths for an enrolment's emails (reminders and catch-up nudges): no database access.
 
-Rule (docs/reminders.md): a reminder goes out on each local date that
-has a due session not yet done, at the enrolment's reminder time in the
-member's timezone. A wall time that does not exist that day (DST gap) is sent at
-the first instant after it; one that happens twice (DST fold) is sent once, at
-the first. An open session from an earlier day is only mentioned in the day's
-email, never given an email of its own.
+Rules (docs/messages.md): a reminder goes out on each local date that has a
+due session not yet done, at the enrolment's reminder time in the member's
+timezone. A wall time that does not exist that day (DST gap) is sent at the
+first instant after it; one that happens twice (DST fold) is sent once, at the
+first. An open session from an earlier day is only mentioned in the day's
+email, never given an email of its own. A catch-up nudge goes out at the same
+time on the day after a missed session, when that day has no session of its
+own and the missed one is still open.
 """
 
 from __future__ import annotations
@@ -80,24 +82,50 @@ def next_reminder_at(
     now: dt.datetime,
     skip_dates: Iterable[dt.date] = (),
     keep_passed_today: bool = False,
+    reminders: bool = True,
+    nudges: bool = False,
 ) -> dt.datetime | None:
-    """The next reminder instant (UTC) at or after `now`, or None when no session is left.
+    """The next instant (UTC) at or after `now` that a reminder or a nudge is due, or None when none is.
 
-    `sessions` must be in day order (dates ascending) so the search can stop at
-    the first hit. `skip_dates` are local dates already handled (a delivery
-    exists). Today's reminder time, once passed, counts only with
-    `keep_passed_today` (it was scheduled and not yet dispatched): a member who
-    enrols at 09:00 with an 08:00 reminder is not mailed on the spot.
+    `reminders` and `nudges` say which of the two the enrolment still wants.
+    `skip_dates` are local dates already handled (a message exists). Today's
+    time, once passed, counts only with `keep_passed_today` (it was scheduled
+    and not yet dispatched): a member who enrols at 09:00 with an 08:00
+    reminder is not mailed on the spot.
     """
+    sessions = list(sessions)
     today = local_date_of(now, tz)
     skipped = set(skip_dates)
-    for session in sessions:
-        if session.done or session.date < today or session.date in skipped:
-            continue
-        at = reminder_instant(local_date=session.date, reminder_time=reminder_time, tz=tz)
-        if at >= now or (session.date == today and keep_passed_today):
+    dates: set[dt.date] = set()
+    if reminders:
+        dates.update(s.date for s in sessions if not s.done)
+    if nudges:
+        dates.update(_nudge_dates(sessions))
+    for date in sorted(d for d in dates if d >= today and d not in skipped):
+        at = reminder_instant(local_date=date, reminder_time=reminder_time, tz=tz)
+        if at >= now or (date == today and keep_passed_today):
             return at
     return None
+
+
+def _nudge_dates(sessions: list[ScheduledSession]) -> set[dt.date]:
+    with_session = {s.date for s in sessions}
+    return {s.date + dt.timedelta(days=1) for s in sessions if not s.done} - with_session
+
+
+def nudge_missed_session(sessions: Iterable[ScheduledSession], local_date: dt.date) -> ScheduledSession | None:
+    """The missed session a catch-up nudge on `local_date` is about, or None when the day earns no nudge.
+
+    It does when the day has no session of its own (done or not) and a session
+    of the day before is still open. Only the day after earns one, so a missed
+    session gets at most one nudge.
+    """
+    sessions = list(sessions)
+    if any(s.date == local_date for s in sessions):
+        return None
+    day_before = local_date - dt.timedelta(days=1)
+    missed = [s for s in sessions if s.date == day_before and not s.done]
+    return min(missed, key=lambda s: s.day_number, default=None)
 
 
 def session_on(sessions: Iterable[ScheduledSession], local_date: dt.date) -> ScheduledSession | None:

@@ -1,4 +1,5 @@
-"""Reminder emails: one function per message, each with subject, text and HTML templates."""
+"""An enrolment's emails, reminders and catch-up nudges: one function per message, each with
+subject, text and HTML templates."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 
 from programs.models import Enrolment, ProgramSession, SessionItem
 
-from . import links
+from . import links, outbox
 from .models import OutboxMessage
 
 
@@ -40,13 +40,6 @@ def load_sessions(session_ids: Iterable[int]) -> dict[int, ProgramSession]:
             Prefetch("items", queryset=items)
         )
     }
-
-
-def _message_id(delivery: OutboxMessage) -> str:
-    # Stable per delivery: should a copy ever be sent twice, mail clients can
-    # recognise it as the same message.
-    host = urlsplit(settings.SITE_URL).hostname or "stretchhub.localhost"
-    return f"<reminder.{delivery.pk}.{delivery.local_date:%Y%m%d}@{host}>"
 
 
 @dataclass(frozen=True)
@@ -121,14 +114,40 @@ def reminder_message(
         subject=subject,
         body=render_to_string("reminders/email/reminder.txt", context),
         to=[member.email],
-        headers={
-            "Message-ID": _message_id(content.delivery),
-            # RFC 8058: one-click unsubscribe by a POST to this https URL.
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            # RFC 3834: automatic mail; out-of-office replies should stay quiet.
-            "Auto-Submitted": "auto-generated",
-        },
+        headers={"Message-ID": outbox.message_id(content.delivery), **outbox.bulk_headers(unsubscribe_url)},
     )
     message.attach_alternative(render_to_string("reminders/email/reminder.html", context), "text/html")
     return message
+
+
+def nudge_message(
+    *, message: OutboxMessage, missed_date: dt.date, session: ProgramSession, shared: SharedContext
+) -> EmailMultiAlternatives:
+    """The catch-up nudge: the session missed the day before, one click to tick it, one to open it."""
+    enrolment = message.enrolment
+    member = enrolment.member
+    urls = shared.urls
+    # List-Unsubscribe switches nudges off; the enrolment's own link stops every email of the program.
+    unsubscribe_url = links.preference_unsubscribe_url(user_id=member.pk, preference="nudge_emails")
+    context = {
+        "member_name": member.display_name or member.username,
+        "program": enrolment.program,
+        "session": session,
+        "stretch_count": len(session.items.all()),
+        "missed_label": _date_label(missed_date),
+        "session_url": links.session_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
+        "done_url": links.done_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
+        "unsubscribe_url": unsubscribe_url,
+        "program_unsubscribe_url": links.unsubscribe_url(enrolment_id=enrolment.pk, urls=urls),
+        "settings_url": shared.settings_url,
+        "site_url": settings.SITE_URL,
+    }
+    subject = " ".join(render_to_string("reminders/email/nudge_subject.txt", context).split())
+    email = ReminderEmail(
+        subject=subject,
+        body=render_to_string("reminders/email/nudge.txt", context),
+        to=[member.email],
+        headers={"Message-ID": outbox.message_id(message), **outbox.bulk_headers(unsubscribe_url)},
+    )
+    email.attach_alternative(render_to_string("reminders/email/nudge.html", context), "text/html")
+    return email

@@ -6,7 +6,7 @@ from django.db.models import Q
 class OutboxMessage(models.Model):
     """One email to one person, for one natural key: the claim that makes it go out once.
 
-    Every kind of message goes through this one outbox (docs/reminders.md):
+    Every kind of message goes through this one outbox (docs/messages.md):
     reminders and catch-up nudges belong to an enrolment and a local date, the
     weekly summary to a member and a local week (keyed by its Monday), the
     trainer digest to a trainer and a local date.

@@ -1,32 +1,30 @@
-"""Reminder writes: keeping Enrolment.next_reminder_at right, dispatching and sending."""
+"""An enrolment's emails, reminders and catch-up nudges: keeping Enrolment.next_reminder_at right,
+and the two message kinds the outbox dispatches and sends for it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import smtplib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.core.mail import get_connection
-from django.db import connection, transaction
+from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.utils import timezone
 
 from programs import schedule
 from programs.models import Completion, Enrolment, ProgramSession
 
-from . import due
+from . import due, outbox
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
-
-# Enrolments handled per round of queries: keeps IN lists under SQLite's
-# parameter limit and memory flat at 100,000 enrolments.
-CHUNK = 1000
+Kind = OutboxMessage.Kind
+CHUNK = outbox.CHUNK
+# The kinds that belong to an enrolment and a local date: between them, at most one email a day.
+ENROLMENT_KINDS = (Kind.REMINDER, Kind.NUDGE)
 
 
 @dataclass
@@ -93,19 +91,36 @@ def wants_reminders(enrolment: Enrolment) -> bool:
     )
 
 
+def wants_nudges(enrolment: Enrolment) -> bool:
+    """Nudges have their own switch; the enrolment's own (its unsubscribe link) stops them too."""
+    member = enrolment.member
+    return due.reminders_wanted(
+        status=enrolment.status,
+        reminders_enabled=enrolment.reminders_enabled,
+        member_exists=member is not None,
+        member_active=bool(member and member.is_active),
+        member_email=member.email if member else "",
+        member_email_reminders=bool(member and member.nudge_emails),
+    )
+
+
+def wants_email(enrolment: Enrolment) -> bool:
+    return wants_reminders(enrolment) or wants_nudges(enrolment)
+
+
 def _handled_dates(enrolment_ids: list[int], *, since: dt.date) -> dict[int, set[dt.date]]:
     handled: dict[int, set[dt.date]] = defaultdict(set)
     for enrolment_id, local_date in OutboxMessage.objects.filter(
-        enrolment_id__in=enrolment_ids, local_date__gte=since
+        enrolment_id__in=enrolment_ids, kind__in=ENROLMENT_KINDS, local_date__gte=since
     ).values_list("enrolment_id", "local_date"):
         handled[enrolment_id].add(local_date)
     return handled
 
 
 def next_reminders(enrolments: Sequence[Enrolment], *, now: dt.datetime) -> dict[int, dt.datetime | None]:
-    """The next reminder instant of each enrolment (loaded with its member), in three queries."""
+    """The next reminder or nudge instant of each enrolment (loaded with its member), in three queries."""
     result: dict[int, dt.datetime | None] = {e.pk: None for e in enrolments}
-    wanted = [e for e in enrolments if wants_reminders(e)]
+    wanted = [e for e in enrolments if wants_email(e)]
     if not wanted:
         return result
     today_by_id = {e.pk: due.local_date_of(now, _tz(e.member.timezone)) for e in wanted}
@@ -125,12 +140,14 @@ def next_reminders(enrolments: Sequence[Enrolment], *, now: dt.datetime) -> dict
             now=now,
             skip_dates=handled[enrolment.pk],
             keep_passed_today=keep,
+            reminders=wants_reminders(enrolment),
+            nudges=wants_nudges(enrolment),
         )
     return result
 
 
 def member_reminders_refresh(*, member) -> None:
-    """After a member's timezone or reminder settings change: each current enrolment's next reminder moves (or goes)."""
+    """After a member's timezone, reminder or nudge settings change: each current enrolment's next email moves."""
     current = Enrolment.objects.filter(member=member, status__in=Enrolment.CURRENT_STATUSES)
     reminder_schedule_refresh(enrolments=list(current.only("pk")))
 
@@ -191,479 +208,164 @@ def due_enrolments_query(*, now: dt.datetime):
     return Enrolment.objects.filter(Q(next_reminder_at__lte=now)).order_by("next_reminder_at")
 
 
-# --- Dispatch and delivery -------------------------------------------------
-#
-# A OutboxMessage row is the claim for one (enrolment, local date); the
-# unique constraint on that pair is the guarantee that a day is handled once.
-# Its claimed_at doubles as a fencing token:
-#   status=claimed, claimed_at = the dispatch round that queued it  → queued
-#   status=claimed, claimed_at = the instant a sender took it       → sending
-#   status=retrying, claimed_at = when the transient failure happened
-# A sender task carries the token it was queued with and can only take rows
-# still holding that token, so a duplicate or redelivered message finds
-# nothing to take.
+class EnrolmentMessages:
+    """Dispatch of reminders and nudges: both are due at an enrolment's next_reminder_at."""
 
-# Longer than the sender task's hard time limit (reminders/tasks.py), so a live
-# sender is never overtaken: by then Celery has killed it.
-CLAIM_TIMEOUT = dt.timedelta(minutes=10)
-# A reminder more than this late (workers down for hours) is pointless; it is
-# recorded as skipped rather than sent at an odd hour.
-MISSED_AFTER = dt.timedelta(hours=6)
-MAX_ATTEMPTS = 6
-BATCH_SIZE = 100
-DISPATCH_BUDGET = dt.timedelta(seconds=45)
-
-
-def retry_backoff(attempts: int) -> dt.timedelta:
-    """1, 2, 4, 8, 16 … minutes after the n-th failed attempt, at most an hour."""
-    return dt.timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 3600))
-
-
-@dataclass
-class DispatchResult:
-    queued: int = 0
-    requeued: int = 0
-    missed: int = 0
-    batches: int = 0
-    # Claimed but not handed to a sender (the broker refused): left for the next dispatch.
-    held: int = 0
-
-
-Enqueue = Callable[[list[int], dt.datetime], None]
-
-
-def _queue(ids: list[int], token: dt.datetime, *, enqueue: Enqueue, batch_size: int, result: DispatchResult) -> bool:
-    """Hand `ids` to the senders in batches; False (the rest held back) when a batch cannot be queued."""
-    for start in range(0, len(ids), batch_size):
-        try:
-            enqueue(ids[start : start + batch_size], token)
-        except Exception:  # the broker is down or refused: whatever the error, this batch is not queued
-            log.warning("Could not queue reminders; the next dispatch queues them again", exc_info=True)
-            result.held += _hold(ids[start:], token=token)
-            return False
-        result.batches += 1
-    return True
-
-
-def _hold(ids: list[int], *, token: dt.datetime) -> int:
-    """Leave rows that could not be queued for the next dispatch, not CLAIM_TIMEOUT later."""
-    # Backdating the claim past CLAIM_TIMEOUT makes the rows stale at once, so
-    # the next dispatch's _requeue_stale takes them back a minute from now.
-    # Changing the token also fences off a message that did reach the broker
-    # despite the error: its sender finds nothing left to take.
-    held = 0
-    for start in range(0, len(ids), CHUNK):
-        part = ids[start : start + CHUNK]
-        held += len(
-            _update_returning_ids(
-                f"{_in_clause(part)} AND status = %s AND claimed_at = %s",
-                [*part, OutboxMessage.Status.CLAIMED, token],
-                set_sql="claimed_at = %s",
-                set_params=[token - CLAIM_TIMEOUT - dt.timedelta(seconds=1)],
-            )
-        )
-    return held
-
-
-def _update_returning_ids(sql_where: str, params: list, *, set_sql: str, set_params: list) -> list[int]:
-    table = OutboxMessage._meta.db_table
-    with connection.cursor() as cursor:
-        params = [_adapt(p) for p in (*set_params, *params)]
-        cursor.execute(f"UPDATE {table} SET {set_sql} WHERE {sql_where} RETURNING id", params)
-        return [row[0] for row in cursor.fetchall()]
-
-
-def _adapt(value):
-    # Raw SQL bypasses the field's conversion; SQLite stores naive UTC text.
-    if isinstance(value, dt.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    return value
-
-
-def _in_clause(ids: Sequence[int]) -> str:
-    return "id IN (" + ", ".join(["%s"] * len(ids)) + ")"
-
-
-def _requeue_stale(*, now: dt.datetime, token: dt.datetime) -> list[int]:
-    """Take back rows whose message was lost (broker restarted) or whose sender died,
-    and retries whose backoff is over."""
-    # Each UPDATE re-checks its condition on the row it changes, so two
-    # dispatchers racing here cannot both take the same row.
-    # A row whose senders keep dying (a message that crashes the worker) is
-    # given up rather than retried for ever.
-    _update_returning_ids(
-        "status = %s AND claimed_at < %s AND attempts >= %s",
-        [OutboxMessage.Status.CLAIMED, now - CLAIM_TIMEOUT, MAX_ATTEMPTS],
-        set_sql="status = %s, last_error = %s",
-        set_params=[
-            OutboxMessage.Status.FAILED,
-            f"Gave up: the sender stopped without an outcome {MAX_ATTEMPTS} times.",
-        ],
-    )
-    stale = _update_returning_ids(
-        "status = %s AND claimed_at < %s",
-        [OutboxMessage.Status.CLAIMED, now - CLAIM_TIMEOUT],
-        set_sql="claimed_at = %s",
-        set_params=[token],
-    )
-    waiting = OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.RETRYING, claimed_at__lt=now - retry_backoff(1)
-    ).values_list("id", "attempts", "claimed_at")
-    ready = [pk for pk, attempts, failed_at in waiting if failed_at <= now - retry_backoff(attempts)]
-    retried = []
-    for start in range(0, len(ready), CHUNK):
-        part = ready[start : start + CHUNK]
-        retried += _update_returning_ids(
-            f"{_in_clause(part)} AND status = %s",
-            [*part, OutboxMessage.Status.RETRYING],
-            set_sql="status = %s, claimed_at = %s",
-            set_params=[OutboxMessage.Status.CLAIMED, token],
-        )
-    return stale + retried
-
-
-def _dispatch_chunk(*, now: dt.datetime, token: dt.datetime) -> tuple[list[Enrolment], list[OutboxMessage]] | None:
-    """Claim the next chunk of due enrolments: delivery rows in, next_reminder_at advanced."""
-    query = due_enrolments_query(now=now).select_related("member")
-    if connection.features.has_select_for_update_skip_locked:
-        # Overlapping dispatchers split the due rows between them instead of
-        # queueing behind each other. (SQLite serialises writers anyway.)
-        query = query.select_for_update(skip_locked=True, of=("self",))
-    enrolments = list(query[:CHUNK])
-    if not enrolments:
-        return None
-    wanted = [e for e in enrolments if wants_reminders(e)]
-    today_by_id = {e.pk: due.local_date_of(now, _tz(e.member.timezone)) for e in wanted}
-    schedules = {item.enrolment.pk: item for item in enrolment_schedules(wanted, today_by_id=today_by_id)}
-    since = min(today_by_id.values(), default=now.date()) - dt.timedelta(days=2)
-    handled = _handled_dates([e.pk for e in wanted], since=since)
-    rows = []
-    for enrolment in enrolments:
-        item = schedules.get(enrolment.pk)
-        if item is None:
-            enrolment.next_reminder_at = None
-            continue
-        stored = enrolment.next_reminder_at
-        local_date = due.local_date_of(stored, item.tz)
-        skip = handled[enrolment.pk] | {local_date}
-        missed = now - stored > MISSED_AFTER
-        if local_date not in handled[enrolment.pk] and due.session_on(item.sessions, local_date) is not None:
-            rows.append(
-                OutboxMessage(
-                    kind=OutboxMessage.Kind.REMINDER,
-                    recipient_id=enrolment.member_id,
-                    enrolment=enrolment,
-                    local_date=local_date,
-                    due_at=stored,
-                    claimed_at=token,
-                    status=OutboxMessage.Status.SKIPPED if missed else OutboxMessage.Status.CLAIMED,
-                    last_error=f"Missed: not dispatched within {MISSED_AFTER} of its time." if missed else "",
+    def dispatch_chunk(
+        self, *, now: dt.datetime, token: dt.datetime, lease_until: dt.datetime
+    ) -> list[OutboxMessage] | None:
+        """Claim the next chunk of due enrolments: rows in, next_reminder_at moved on."""
+        enrolments = list(outbox.locked(due_enrolments_query(now=now).select_related("member"))[:CHUNK])
+        if not enrolments:
+            return None
+        wanted = [e for e in enrolments if wants_email(e)]
+        today_by_id = {e.pk: due.local_date_of(now, _tz(e.member.timezone)) for e in wanted}
+        schedules = {item.enrolment.pk: item for item in enrolment_schedules(wanted, today_by_id=today_by_id)}
+        since = min(today_by_id.values(), default=now.date()) - dt.timedelta(days=2)
+        handled = _handled_dates([e.pk for e in wanted], since=since)
+        rows = []
+        for enrolment in enrolments:
+            item = schedules.get(enrolment.pk)
+            if item is None:
+                enrolment.next_reminder_at = None
+                continue
+            stored = enrolment.next_reminder_at
+            local_date = due.local_date_of(stored, item.tz)
+            reminders, nudges = wants_reminders(enrolment), wants_nudges(enrolment)
+            kind = None
+            if reminders and due.session_on(item.sessions, local_date) is not None:
+                kind = Kind.REMINDER
+            elif nudges and due.nudge_missed_session(item.sessions, local_date) is not None:
+                kind = Kind.NUDGE
+            if kind is not None and local_date not in handled[enrolment.pk]:
+                rows.append(
+                    outbox.new_row(
+                        kind=kind,
+                        recipient_id=enrolment.member_id,
+                        enrolment_id=enrolment.pk,
+                        local_date=local_date,
+                        due_at=stored,
+                        token=token,
+                        lease_until=lease_until,
+                        now=now,
+                    )
                 )
+            # After a missed day, today's email may still be due (even if its
+            # time has passed): the next round of this loop picks it up.
+            enrolment.next_reminder_at = due.next_reminder_at(
+                sessions=item.sessions,
+                reminder_time=enrolment.reminder_time,
+                tz=item.tz,
+                now=now,
+                skip_dates=handled[enrolment.pk] | {local_date},
+                keep_passed_today=now - stored > outbox.missed_after(),
+                reminders=reminders,
+                nudges=nudges,
             )
-        # After a missed day, today's reminder may still be due (even if its
-        # time has passed): the next round of this loop picks it up.
-        enrolment.next_reminder_at = due.next_reminder_at(
-            sessions=item.sessions,
-            reminder_time=enrolment.reminder_time,
-            tz=item.tz,
-            now=now,
-            skip_dates=skip,
-            keep_passed_today=missed,
-        )
-    # Insert-or-nothing: a row that already exists for (enrolment, local date)
-    # — from a duplicate dispatcher, a second beat — is left alone.
-    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    _save_next_reminders(enrolments)
-    return enrolments, rows
-
-
-def reminder_dispatch(
-    *,
-    enqueue: Enqueue,
-    now: dt.datetime | None = None,
-    batch_size: int = BATCH_SIZE,
-    budget: dt.timedelta = DISPATCH_BUDGET,
-) -> DispatchResult:
-    """Queue every reminder due at `now` (and stale or retrying ones) for the senders.
-
-    `enqueue(delivery_ids, token)` hands one batch to a sender; it runs after
-    the rows are committed. Safe to run twice at once: both may queue a batch,
-    only one sender can take each row.
-    """
-    now = now or timezone.now()
-    started = timezone.now()
-    result = DispatchResult()
-
-    token = timezone.now()
-    with transaction.atomic():
-        requeued = _requeue_stale(now=now, token=token)
-    result.requeued = len(requeued)
-    # A broker that refused one batch refuses the next: stop until the next
-    # dispatch. Rows not yet claimed are still due (next_reminder_at) and wait too.
-    if not _queue(requeued, token, enqueue=enqueue, batch_size=batch_size, result=result):
-        return result
-
-    while timezone.now() - started < budget:
-        # Each chunk gets its own token: distinct rounds never share one.
-        token = timezone.now()
-        with transaction.atomic():
-            chunk = _dispatch_chunk(now=now, token=token)
-        if chunk is None:
-            break
-        enrolments, rows = chunk
-        result.missed += sum(r.status == OutboxMessage.Status.SKIPPED for r in rows)
-        ids = list(
-            OutboxMessage.objects.filter(
-                enrolment_id__in=[e.pk for e in enrolments],
-                status=OutboxMessage.Status.CLAIMED,
-                claimed_at=token,
-            )
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-        result.queued += len(ids)
-        if not _queue(ids, token, enqueue=enqueue, batch_size=batch_size, result=result):
-            break
-    return result
+        # Insert-or-nothing: a row that already exists for (enrolment, kind,
+        # local date) — from a duplicate dispatcher, a second beat — is left alone.
+        OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        _save_next_reminders(enrolments)
+        return rows
 
 
 @dataclass
-class SendResult:
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-    skipped: int = 0
-    not_taken: int = 0
+class _Planned:
+    """A claimed row, its enrolment's schedule, and the session it is about."""
+
+    message: OutboxMessage
+    schedule: EnrolmentSchedule
+    session: schedule.ScheduledSession
 
 
-@dataclass(frozen=True)
-class SmtpErrorKind:
-    transient: bool
-    # The connection cannot carry the rest of the batch.
-    broken: bool
-
-
-def smtp_error_kind(exc: BaseException) -> SmtpErrorKind:
-    """Transient (4xx, refused or dropped connection, timeout) or permanent (5xx, refused recipient)."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        return SmtpErrorKind(transient=not codes or any(code < 500 for code in codes), broken=False)
-    if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return SmtpErrorKind(transient=True, broken=True)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        # 421: the server is closing the connection.
-        return SmtpErrorKind(transient=exc.smtp_code < 500, broken=exc.smtp_code == 421)
-    if isinstance(exc, smtplib.SMTPException):
-        # Unclassified protocol trouble: retried, but only MAX_ATTEMPTS times.
-        return SmtpErrorKind(transient=True, broken=True)
-    # Connection refused, timeouts, DNS: OSError and its subclasses.
-    return SmtpErrorKind(transient=True, broken=True)
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:2000]
-
-
-class _Outcome:
-    """Writes one delivery's result, fenced by the claim so a taken-over row is never overwritten."""
-
-    def __init__(self, *, claim: dt.datetime, result: SendResult):
-        self.claim = claim
-        self.result = result
-
-    def _write(self, delivery: OutboxMessage, **fields) -> None:
-        OutboxMessage.objects.filter(pk=delivery.pk, status=OutboxMessage.Status.CLAIMED, claimed_at=self.claim).update(
-            **fields
-        )
-
-    def sent(self, delivery: OutboxMessage) -> None:
-        # Once per email, so plain SQL: the ORM's update() costs more to build
-        # than the statement costs to run.
-        table = OutboxMessage._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET status = %s, sent_at = %s, last_error = '' "
-                "WHERE id = %s AND status = %s AND claimed_at = %s",
-                [
-                    OutboxMessage.Status.SENT,
-                    _adapt(timezone.now()),
-                    delivery.pk,
-                    OutboxMessage.Status.CLAIMED,
-                    _adapt(self.claim),
-                ],
-            )
-        self.result.sent += 1
-
-    def skipped(self, delivery: OutboxMessage, reason: str) -> None:
-        self._write(delivery, status=OutboxMessage.Status.SKIPPED, last_error=reason)
-        self.result.skipped += 1
-
-    def failed(self, delivery: OutboxMessage, error: str) -> None:
-        self._write(delivery, status=OutboxMessage.Status.FAILED, last_error=error)
-        self.result.failed += 1
-
-    def transient(self, delivery: OutboxMessage, error: str) -> None:
-        if delivery.attempts >= MAX_ATTEMPTS:
-            self.failed(delivery, f"Gave up after {delivery.attempts} attempts. {error}")
-            return
-        # claimed_at now records the failure; the dispatcher re-queues the row
-        # once retry_backoff(attempts) has passed.
-        self._write(delivery, status=OutboxMessage.Status.RETRYING, claimed_at=timezone.now(), last_error=error)
-        self.result.retrying += 1
-
-
-def _claim(delivery_ids: Sequence[int], *, token: dt.datetime, claim: dt.datetime) -> list[int]:
-    # THE CLAIM. A conditional UPDATE that only one sender can win: the row must
-    # still hold the token of the round that queued this task. Afterwards it
-    # holds this sender's own instant, so a duplicate or redelivered message
-    # (second dispatcher, Celery retry, broker redelivery) takes nothing.
-    #
-    # Remaining window, chosen on purpose: if this process dies after the SMTP
-    # server accepted a message (its "250" after DATA) and before its SENT mark
-    # (_Outcome.sent) commits — a few milliseconds per message — the row is still
-    # claimed and, after CLAIM_TIMEOUT, the dispatcher queues it again: that
-    # member gets a second email. The alternative, marking SENT before sending,
-    # turns the same crash into a silently lost email, the worse failure (docs/reminders.md);
-    # a message the server did not accept (a crash mid-DATA) is not delivered
-    # and is correctly sent again. CLAIM_TIMEOUT is longer than the task's hard
-    # time limit, so a sender that is merely slow has been killed by then and
-    # never races the re-queued copy. The sent marks use asynchronous commit on
-    # PostgreSQL (_marks_without_waiting_for_disk), so a crash of the database
-    # server itself (not of a worker) widens the same window to the marks of
-    # its last fraction of a second.
-    ids = list(delivery_ids)
-    if not ids:
-        return []
-    return _update_returning_ids(
-        f"{_in_clause(ids)} AND status = %s AND claimed_at = %s",
-        [*ids, OutboxMessage.Status.CLAIMED, token],
-        set_sql="claimed_at = %s, attempts = attempts + 1",
-        set_params=[claim],
-    )
-
-
-def reminder_send_batch(
-    *, delivery_ids: Sequence[int], token: dt.datetime, now: dt.datetime | None = None
-) -> SendResult:
-    """Send the deliveries still queued under `token`, over one SMTP connection.
-
-    Re-checks each before sending (session done since, enrolment paused or
-    left, reminders switched off); marks each sent, skipped, retrying or failed.
-    """
-    from . import emails
-
-    result = SendResult()
-    claim = timezone.now()
-    with transaction.atomic():
-        taken = _claim(delivery_ids, token=token, claim=claim)
-    result.not_taken = len(delivery_ids) - len(taken)
-    if not taken:
-        return result
-    now = now or claim
-    outcome = _Outcome(claim=claim, result=result)
-
-    deliveries = list(
-        OutboxMessage.objects.filter(pk__in=taken)
-        .select_related("enrolment__member", "enrolment__program")
-        .order_by("pk")
-    )
-    enrolments = [d.enrolment for d in deliveries]
+def _plan(
+    messages: list[OutboxMessage], *, now: dt.datetime, skip: outbox.Skip, wanted, session_for, unwanted: str, gone: str
+) -> list[_Planned]:
+    """Re-check each row right before sending; the rows still worth an email, with their session."""
+    enrolments = [m.enrolment for m in messages]
     today_by_id = {e.pk: due.local_date_of(now, _tz(e.member.timezone if e.member else "UTC")) for e in enrolments}
     schedules = {item.enrolment.pk: item for item in enrolment_schedules(enrolments, today_by_id=today_by_id)}
+    planned = []
+    for message in messages:
+        item = schedules[message.enrolment_id]
+        session = session_for(item.sessions, message.local_date)
+        if not wanted(message.enrolment):
+            skip(message, unwanted)
+        elif session is None:
+            skip(message, gone)
+        elif now - message.due_at > outbox.missed_after():
+            skip(message, f"Missed: not sent within {outbox.missed_after()} of its time.")
+        else:
+            planned.append(_Planned(message=message, schedule=item, session=session))
+    return planned
 
-    plans: list[tuple[OutboxMessage, emails.ReminderContent]] = []
-    wanted_session_ids: set[int] = set()
-    for delivery in deliveries:
-        enrolment = delivery.enrolment
-        item = schedules[enrolment.pk]
-        if not wants_reminders(enrolment):
-            outcome.skipped(delivery, "Reminders were switched off or the enrolment is no longer active.")
-            continue
-        session = due.session_on(item.sessions, delivery.local_date)
-        if session is None:
-            outcome.skipped(delivery, "The day's session was done before the reminder went out.")
-            continue
-        if now - delivery.due_at > MISSED_AFTER:
-            outcome.skipped(delivery, f"Missed: not sent within {MISSED_AFTER} of its time.")
-            continue
-        earlier = due.open_before(item.sessions, delivery.local_date)
-        content = emails.ReminderContent(
-            delivery=delivery,
-            enrolment=enrolment,
-            local_date=delivery.local_date,
-            session_id=item.session_ids[session.day_number],
-            open_earlier=[(s.date, item.session_ids[s.day_number]) for s in earlier],
+
+class Reminders:
+    def build(
+        self, messages: list[OutboxMessage], *, now: dt.datetime, skip: outbox.Skip
+    ) -> list[tuple[OutboxMessage, EmailMultiAlternatives]]:
+        from . import emails
+
+        planned = _plan(
+            messages,
+            now=now,
+            skip=skip,
+            wanted=wants_reminders,
+            session_for=due.session_on,
+            unwanted="Reminders were switched off or the enrolment is no longer active.",
+            gone="The day's session was done before the reminder went out.",
         )
-        wanted_session_ids.add(content.session_id)
-        wanted_session_ids.update(pk for _, pk in content.open_earlier[:1])
-        plans.append((delivery, content))
-    if not plans:
-        return result
-
-    sessions_by_id = emails.load_sessions(wanted_session_ids)
-    shared = emails.SharedContext.build()
-    messages = []
-    for delivery, content in plans:
-        try:
-            messages.append(
-                (delivery, emails.reminder_message(content=content, sessions=sessions_by_id, shared=shared))
+        contents = []
+        for plan in planned:
+            item = plan.schedule
+            earlier = due.open_before(item.sessions, plan.message.local_date)
+            contents.append(
+                emails.ReminderContent(
+                    delivery=plan.message,
+                    enrolment=plan.message.enrolment,
+                    local_date=plan.message.local_date,
+                    session_id=item.session_ids[plan.session.day_number],
+                    open_earlier=[(s.date, item.session_ids[s.day_number]) for s in earlier],
+                )
             )
-        except Exception as exc:  # a template bug must not hold up the rest of the batch
-            log.exception("Could not build reminder %s", delivery.pk)
-            outcome.transient(delivery, f"Could not build the message. {_error_text(exc)}")
-
-    smtp = get_connection(fail_silently=False)
-    try:
-        smtp.open()
-    except Exception as exc:
-        for delivery, _ in messages:
-            outcome.transient(delivery, f"Could not connect to the mail server. {_error_text(exc)}")
-        return result
-    with _marks_without_waiting_for_disk():
-        _send_each(smtp, messages, outcome)
-    return result
+        wanted_ids = {c.session_id for c in contents} | {pk for c in contents for _, pk in c.open_earlier[:1]}
+        sessions = emails.load_sessions(wanted_ids)
+        shared = emails.SharedContext.build()
+        return [(c.delivery, emails.reminder_message(content=c, sessions=sessions, shared=shared)) for c in contents]
 
 
-@contextmanager
-def _marks_without_waiting_for_disk():
-    # The outcome of each message is committed on its own, right after the
-    # server took it (see the claim for why). On PostgreSQL a durable commit
-    # waits for the disk, which would cap a worker at a couple of hundred
-    # emails a second; asynchronous commit keeps every guarantee against a
-    # crashed worker (the database has the row) and only loses the last
-    # fraction of a second of marks if the database server itself crashes —
-    # those rows stay claimed and are sent again after CLAIM_TIMEOUT.
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
+class Nudges:
+    def build(
+        self, messages: list[OutboxMessage], *, now: dt.datetime, skip: outbox.Skip
+    ) -> list[tuple[OutboxMessage, EmailMultiAlternatives]]:
+        from . import emails
+
+        planned = _plan(
+            messages,
+            now=now,
+            skip=skip,
+            wanted=wants_nudges,
+            session_for=due.nudge_missed_session,
+            unwanted="Nudges were switched off or the enrolment is no longer active.",
+            gone="The member caught up (or the day has a session of its own) before the nudge went out.",
+        )
+        session_ids = {p.message.pk: p.schedule.session_ids[p.session.day_number] for p in planned}
+        sessions = emails.load_sessions(session_ids.values())
+        shared = emails.SharedContext.build()
+        return [
+            (
+                p.message,
+                emails.nudge_message(
+                    message=p.message,
+                    missed_date=p.session.date,
+                    session=sessions[session_ids[p.message.pk]],
+                    shared=shared,
+                ),
+            )
+            for p in planned
+        ]
 
 
-def _send_each(smtp, messages, outcome: _Outcome) -> None:
-    try:
-        for position, (delivery, message) in enumerate(messages):
-            try:
-                smtp.send_messages([message])
-            except Exception as exc:
-                kind = smtp_error_kind(exc)
-                if kind.transient:
-                    outcome.transient(delivery, _error_text(exc))
-                else:
-                    outcome.failed(delivery, _error_text(exc))
-                if kind.broken:
-                    for rest, _ in messages[position + 1 :]:
-                        outcome.transient(rest, f"Not attempted: the connection failed. {_error_text(exc)}")
-                    break
-            else:
-                outcome.sent(delivery)
-    finally:
-        try:
-            smtp.close()
-        except Exception:  # every message already has its outcome; QUIT failing changes none
-            log.warning("Closing the SMTP connection failed", exc_info=True)
+ENROLMENT_MESSAGES = EnrolmentMessages()
+REMINDERS = Reminders()
+NUDGES = Nudges()

@@ -30,6 +30,7 @@ def make_enrolments(
     timezones=("Europe/Berlin",),
     start_date=dt.date(2026, 3, 2),
     reminder_time=dt.time(8, 0),
+    nudge_emails=True,
     **kwargs,
 ) -> list[Enrolment]:
     program = program or build_program(weeks=2, days=EVERY_DAY)
@@ -37,7 +38,7 @@ def make_enrolments(
         EnrolmentFactory(
             program=program,
             # No password: hashing one per member would dominate these tests.
-            member=UserFactory(timezone=timezones[n % len(timezones)], password=None),
+            member=UserFactory(timezone=timezones[n % len(timezones)], nudge_emails=nudge_emails, password=None),
             start_date=start_date,
             reminder_time=reminder_time,
             **kwargs,

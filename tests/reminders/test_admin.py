@@ -66,3 +66,21 @@ def test_it_is_hidden_from_members(client, deliveries):
     client.force_login(deliveries[0].enrolment.member)
     response = client.get(reverse("admin:reminders_outboxmessage_changelist"))
     assert response.status_code == 302
+
+
+def test_it_filters_by_kind_and_shows_messages_that_belong_to_no_enrolment(admin_client, deliveries):
+    member = deliveries[0].recipient
+    for kind in (OutboxMessage.Kind.WEEKLY_SUMMARY, OutboxMessage.Kind.TRAINER_DIGEST):
+        OutboxMessage.objects.create(
+            kind=kind,
+            recipient=member,
+            local_date=dt.date(2026, 3, 2),
+            due_at=dt.datetime(2026, 3, 8, 17, 0, tzinfo=UTC),
+            status=OutboxMessage.Status.SENT,
+        )
+    url = reverse("admin:reminders_outboxmessage_changelist")
+    response = admin_client.get(url, {"kind__exact": "weekly_summary"})
+    assert response.status_code == 200
+    assert response.content.count(b'class="field-status"') == 1
+    assert b"Weekly summary" in response.content
+    assert admin_client.get(url).content.count(b'class="field-status"') == 14

@@ -32,9 +32,11 @@ from django.test import Client
 from django.utils import timezone
 
 from programs.models import Completion, Enrolment
+from programs.reminders import outbox
+from programs.reminders.kinds import outbox_dispatch
 from programs.reminders.models import OutboxMessage
-from programs.reminders.services import CLAIM_TIMEOUT, reminder_dispatch, reminder_schedule_refresh
-from programs.reminders.tasks import reminder_dispatch_task, reminder_send_batch_task
+from programs.reminders.services import reminder_schedule_refresh
+from programs.reminders.tasks import outbox_dispatch_task, outbox_send_batch_task
 from stretchhub.celery import app
 from tests.factories import EnrolmentFactory, UserFactory, build_program
 from tests.redis_server import redis_server_fixture
@@ -188,7 +190,7 @@ def workers(database_url, sink, queue, tmp_path):
 
 def enqueue_on(queue: str):
     def enqueue(delivery_ids, token):
-        reminder_send_batch_task.apply_async((delivery_ids, token.isoformat()), queue=queue)
+        outbox_send_batch_task.apply_async((delivery_ids, token.isoformat()), queue=queue)
 
     return enqueue
 
@@ -231,7 +233,7 @@ def statuses(enrolments) -> dict:
 def test_it_delivers_one_complete_email_per_due_member_through_a_real_worker(workers, sink, queue):
     enrolments = due_now(12)
     worker = workers()
-    reminder_dispatch_task.apply_async(queue=queue)
+    outbox_dispatch_task.apply_async(queue=queue)
 
     wait_for(lambda: sink.count >= 12, timeout=60, what="12 messages at the SMTP server", worker=worker)
     wait_for(
@@ -280,9 +282,9 @@ def test_it_sends_exactly_one_email_per_member_through_duplicate_dispatchers_a_k
 
     first = workers()
     # Three dispatchers at once: two in the worker's pool, one here.
-    reminder_dispatch_task.apply_async(queue=queue)
-    reminder_dispatch_task.apply_async(queue=queue)
-    reminder_dispatch(enqueue=enqueue_on(queue), batch_size=5)
+    outbox_dispatch_task.apply_async(queue=queue)
+    outbox_dispatch_task.apply_async(queue=queue)
+    outbox_dispatch(enqueue=enqueue_on(queue), batch_size=5)
     assert OutboxMessage.objects.filter(enrolment__in=enrolments).count() == 30
 
     assert sink.holding.wait(60), f"the worker never reached the 8th message\n{first.tail()}"
@@ -320,8 +322,8 @@ def test_it_sends_exactly_one_email_per_member_through_duplicate_dispatchers_a_k
     # The mail server recovers; ten minutes later the dispatcher takes back the
     # claims the killed worker left and re-queues the retries.
     sink.reply = None
-    later = killed_at + CLAIM_TIMEOUT + dt.timedelta(seconds=1)
-    result = reminder_dispatch(enqueue=enqueue_on(queue), now=later, batch_size=5)
+    later = killed_at + outbox.sending_lease() + dt.timedelta(seconds=1)
+    result = outbox_dispatch(enqueue=enqueue_on(queue), now=later, batch_size=5)
     assert result.requeued > 0
 
     wait_for(
@@ -388,7 +390,7 @@ def test_reminders_dispatched_while_the_broker_is_down_go_out_once_when_it_retur
     # This minute's dispatch, as a worker runs it: the rows are claimed in the
     # database, but no message can reach the broker.
     with caplog.at_level(logging.WARNING):
-        reminder_dispatch_task()
+        outbox_dispatch_task()
 
     assert OutboxMessage.objects.filter(enrolment__in=enrolments).count() == 6
     assert set(statuses(enrolments).values()) == {Status.CLAIMED}
@@ -397,7 +399,7 @@ def test_reminders_dispatched_while_the_broker_is_down_go_out_once_when_it_retur
 
     broker.start()
     # The next minute's dispatch, sent by beat; the worker reconnects and runs it.
-    reminder_dispatch_task.apply_async(queue=queue)
+    outbox_dispatch_task.apply_async(queue=queue)
 
     wait_for(
         lambda: set(statuses(enrolments).values()) == {Status.SENT},

@@ -7,7 +7,8 @@ from django.core import mail
 
 from programs.models import ProgramSession, SessionItem
 from programs.reminders import links
-from programs.reminders.services import reminder_dispatch, reminder_schedule_refresh, reminder_send_batch
+from programs.reminders.kinds import outbox_dispatch, outbox_send_batch
+from programs.reminders.services import reminder_schedule_refresh
 from tests.factories import CompletionFactory, ProgramFactory, ProgramSessionFactory, SessionItemFactory, StretchFactory
 
 from .conftest import make_enrolments
@@ -46,9 +47,9 @@ def reminder(program, settings):
             reminder_schedule_refresh(enrolments=[enrolment], now=NOW)
             clock.move_to(DUE)
             batches = []
-            reminder_dispatch(enqueue=lambda ids, token: batches.append((ids, token)))
+            outbox_dispatch(enqueue=lambda ids, token: batches.append((ids, token)))
             for ids, token in batches:
-                reminder_send_batch(delivery_ids=ids, token=token)
+                outbox_send_batch(ids=ids, token=token)
         (message,) = mail.outbox
         return enrolment, message
 

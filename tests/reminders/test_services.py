@@ -1,3 +1,6 @@
+"""The reminder rules and the outbox pipeline, with reminders alone: catch-up nudges are
+switched off here (they have tests of their own, tests/reminders/test_nudges.py)."""
+
 import datetime as dt
 
 import pytest
@@ -6,16 +9,11 @@ from django.db import connection
 from django.utils import timezone
 
 from programs.models import Completion, Enrolment, ProgramSession
-from programs.reminders import services
+from programs.reminders import outbox, services
+from programs.reminders.kinds import outbox_send_batch
 from programs.reminders.models import OutboxMessage
-from programs.reminders.services import (
-    CLAIM_TIMEOUT,
-    MAX_ATTEMPTS,
-    MISSED_AFTER,
-    reminder_dispatch,
-    reminder_schedule_refresh,
-    reminder_send_batch,
-)
+from programs.reminders.outbox import MAX_ATTEMPTS
+from programs.reminders.services import reminder_schedule_refresh
 from tests.factories import CompletionFactory, build_program
 
 from .conftest import make_enrolments
@@ -49,7 +47,7 @@ def program(db):
 
 @pytest.fixture
 def enrolment(program):
-    (enrolment,) = make_enrolments(1, program=program)
+    (enrolment,) = make_enrolments(1, program=program, nudge_emails=False)
     return enrolment
 
 
@@ -61,6 +59,11 @@ def refreshed(enrolment, *, now=NOW):
 
 def session_on(program, *, week, day):
     return ProgramSession.objects.get(program=program, week=week, day=day)
+
+
+def dispatch_enrolment_messages(**kwargs):
+    """The outbox's dispatch with the enrolment kinds alone (the program authors' digests are tested elsewhere)."""
+    return outbox.dispatch(kinds=[services.ENROLMENT_MESSAGES], **kwargs)
 
 
 class Collector:
@@ -82,7 +85,7 @@ def dispatch(at, **kwargs):
     if at > timezone.now():
         _clock.move_to(at)
     collector = Collector()
-    result = reminder_dispatch(enqueue=collector, **kwargs)
+    result = dispatch_enrolment_messages(enqueue=collector, **kwargs)
     return result, collector
 
 
@@ -172,7 +175,7 @@ def test_it_does_not_reschedule_a_day_already_handled(enrolment):
 
 
 def test_it_refreshes_many_enrolments_in_a_fixed_number_of_queries(program, django_assert_num_queries):
-    enrolments = make_enrolments(30, program=program, timezones=("Europe/Berlin", "Asia/Tokyo"))
+    enrolments = make_enrolments(30, program=program, nudge_emails=False, timezones=("Europe/Berlin", "Asia/Tokyo"))
     # enrolments + members, sessions, completions, deliveries, then one UPDATE per
     # distinct new value (two zones: two values), never one per enrolment
     with django_assert_num_queries(6):
@@ -181,7 +184,7 @@ def test_it_refreshes_many_enrolments_in_a_fixed_number_of_queries(program, djan
 
 
 def test_it_bounds_the_updates_when_every_enrolment_moves_to_a_different_instant(program, django_assert_num_queries):
-    enrolments = make_enrolments(15, program=program)
+    enrolments = make_enrolments(15, program=program, nudge_emails=False)
     for minute, enrolment in enumerate(enrolments):
         enrolment.reminder_time = dt.time(9, minute)
         enrolment.save()
@@ -192,12 +195,12 @@ def test_it_bounds_the_updates_when_every_enrolment_moves_to_a_different_instant
     assert stored == {e.pk: dt.datetime(2026, 3, 4, 8, n, tzinfo=UTC) for n, e in enumerate(enrolments)}
 
 
-# --- reminder_dispatch -----------------------------------------------------------
+# --- outbox_dispatch -------------------------------------------------------------
 
 
 @pytest.fixture
 def due_enrolments(program):
-    enrolments = make_enrolments(7, program=program)
+    enrolments = make_enrolments(7, program=program, nudge_emails=False)
     reminder_schedule_refresh(enrolments=enrolments, now=NOW)
     return enrolments
 
@@ -230,12 +233,12 @@ def test_it_hands_over_batches_of_the_given_size(due_enrolments):
 
 
 def test_it_dispatches_in_a_fixed_number_of_queries(program, django_assert_num_queries):
-    enrolments = make_enrolments(40, program=program, timezones=("Europe/Berlin", "Europe/Paris"))
+    enrolments = make_enrolments(40, program=program, nudge_emails=False, timezones=("Europe/Berlin", "Europe/Paris"))
     reminder_schedule_refresh(enrolments=enrolments, now=NOW)
-    # give up / take back / retries (3) · chunk: enrolments, sessions, completions,
+    # give up, take back (2) · chunk: enrolments, sessions, completions,
     # deliveries, insert, update · queued ids · the empty next chunk · and the
     # savepoints of the three transactions
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(16):
         result, _ = dispatch(AT_8_BERLIN_4_MARCH)
     assert result.queued == 40
 
@@ -251,7 +254,7 @@ def test_it_does_not_claim_a_day_whose_session_was_done_meanwhile(due_enrolments
 
 
 def test_it_records_a_reminder_dispatched_too_late_as_missed(due_enrolments):
-    late = AT_8_BERLIN_4_MARCH + MISSED_AFTER + dt.timedelta(minutes=1)
+    late = AT_8_BERLIN_4_MARCH + outbox.missed_after() + dt.timedelta(minutes=1)
     result, queued = dispatch(late)
     assert result.missed == 7 and queued.ids == []
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {Status.SKIPPED}
@@ -259,7 +262,7 @@ def test_it_records_a_reminder_dispatched_too_late_as_missed(due_enrolments):
 
 
 def test_it_sends_todays_reminder_after_missing_yesterdays(program):
-    (enrolment,) = make_enrolments(1, program=program)
+    (enrolment,) = make_enrolments(1, program=program, nudge_emails=False)
     reminder_schedule_refresh(enrolments=[enrolment], now=dt.datetime(2026, 3, 2, 6, 0, tzinfo=UTC))
     # Workers were down from Monday morning until Wednesday 07:30 UTC.
     result, queued = dispatch(dt.datetime(2026, 3, 4, 7, 30, tzinfo=UTC))
@@ -289,7 +292,7 @@ def test_it_holds_back_what_the_broker_refused_and_stops_queueing(due_enrolments
     _clock.move_to(AT_8_BERLIN_4_MARCH)
     broker = BrokerDown(accepted=1)
 
-    result = reminder_dispatch(enqueue=broker, batch_size=3)
+    result = dispatch_enrolment_messages(enqueue=broker, batch_size=3)
 
     assert (result.queued, result.batches, result.held) == (7, 1, 4)
     assert broker.refused == 1, "a broker that refused one batch is not asked again this round"
@@ -299,11 +302,11 @@ def test_it_holds_back_what_the_broker_refused_and_stops_queueing(due_enrolments
 def test_it_queues_what_the_broker_refused_at_the_next_dispatch(due_enrolments):
     _clock.move_to(AT_8_BERLIN_4_MARCH)
     broker = BrokerDown(accepted=1)
-    reminder_dispatch(enqueue=broker, batch_size=3)
+    dispatch_enrolment_messages(enqueue=broker, batch_size=3)
     sent_batch = broker.ids
 
-    # A minute later, not CLAIM_TIMEOUT later.
-    result, queued = dispatch(AT_8_BERLIN_4_MARCH + dt.timedelta(minutes=1))
+    # At the very next dispatch: their lease was cut short (the queued batch keeps its own).
+    result, queued = dispatch(AT_8_BERLIN_4_MARCH + dt.timedelta(seconds=10))
 
     assert result.requeued == 4
     assert not set(queued.ids) & set(sent_batch), "the batch that was queued is not queued again"
@@ -317,17 +320,17 @@ def test_a_refused_batch_that_reached_the_broker_after_all_takes_nothing(due_enr
         enqueue_then_fail.batch = (list(ids), token)
         raise TimeoutError("the broker did not confirm")
 
-    reminder_dispatch(enqueue=enqueue_then_fail)
+    dispatch_enrolment_messages(enqueue=enqueue_then_fail)
     ids, token = enqueue_then_fail.batch
 
-    assert reminder_send_batch(delivery_ids=ids, token=token).not_taken == 7
+    assert outbox_send_batch(ids=ids, token=token).not_taken == 7
 
 
-# --- reminder_send_batch -----------------------------------------------------------
+# --- outbox_send_batch -------------------------------------------------------------
 
 
 def send_all(collector, *, now=None):
-    results = [reminder_send_batch(delivery_ids=ids, token=token, now=now) for ids, token in collector.batches]
+    results = [outbox_send_batch(ids=ids, token=token, now=now) for ids, token in collector.batches]
     return results
 
 
@@ -352,7 +355,7 @@ def test_it_sends_nothing_for_a_duplicate_or_redelivered_task(due_enrolments, sm
 def test_it_sends_a_batch_in_a_fixed_number_of_queries_plus_one_update_per_message(
     program, smtp_sink, django_assert_num_queries
 ):
-    enrolments = make_enrolments(12, program=program)
+    enrolments = make_enrolments(12, program=program, nudge_emails=False)
     reminder_schedule_refresh(enrolments=enrolments, now=NOW)
     _, queued = dispatch(AT_8_BERLIN_4_MARCH)
     # claim (with its savepoints), deliveries, sessions, completions, session details (2),
@@ -394,7 +397,7 @@ def test_it_retries_a_451_after_a_backoff_and_then_sends(due_enrolments, smtp_si
 
     too_soon, nothing = dispatch(timezone.now() + dt.timedelta(seconds=30))
     assert too_soon.requeued == 0 and nothing.ids == []
-    after_backoff, queued = dispatch(timezone.now() + services.retry_backoff(1) + dt.timedelta(seconds=1))
+    after_backoff, queued = dispatch(timezone.now() + outbox.retry_backoff(1) + dt.timedelta(seconds=1))
     assert after_backoff.requeued == 1 and queued.ids == [row.pk]
     send_all(queued, now=AT_8_BERLIN_4_MARCH)
     row.refresh_from_db()
@@ -448,16 +451,16 @@ def test_it_gives_up_after_the_last_attempt(due_enrolments, smtp_sink):
     assert queued.ids == []
 
 
-def test_it_takes_back_a_claim_whose_sender_died_only_after_the_timeout(due_enrolments, smtp_sink):
+def test_it_takes_back_a_claim_whose_sender_died_once_its_lease_runs_out(due_enrolments, smtp_sink):
     _, queued = dispatch(AT_8_BERLIN_4_MARCH)
     ((ids, token),) = queued.batches
     # A sender claims the batch and dies before sending anything.
-    claimed = services._claim(ids, token=token, claim=timezone.now())
+    claimed = outbox._claim(ids, token=token, claim=timezone.now())
     assert sorted(claimed) == sorted(ids)
 
-    early, nothing = dispatch(timezone.now() + CLAIM_TIMEOUT - dt.timedelta(seconds=5))
+    early, nothing = dispatch(timezone.now() + outbox.sending_lease() - dt.timedelta(seconds=5))
     assert early.requeued == 0 and nothing.ids == []
-    late, requeued = dispatch(timezone.now() + CLAIM_TIMEOUT + dt.timedelta(seconds=1))
+    late, requeued = dispatch(timezone.now() + outbox.sending_lease() + dt.timedelta(seconds=1))
     assert late.requeued == 7
     # The dead sender's message, redelivered, can take nothing any more.
     (stale,) = send_all(queued, now=AT_8_BERLIN_4_MARCH)
@@ -470,9 +473,9 @@ def test_it_takes_back_a_claim_whose_sender_died_only_after_the_timeout(due_enro
 def test_it_gives_up_on_a_row_whose_senders_keep_dying(due_enrolments, smtp_sink):
     _, queued = dispatch(AT_8_BERLIN_4_MARCH)
     ((ids, token),) = queued.batches
-    services._claim(ids, token=token, claim=timezone.now())
+    outbox._claim(ids, token=token, claim=timezone.now())
     OutboxMessage.objects.filter(pk=ids[0]).update(attempts=MAX_ATTEMPTS)
-    result, requeued = dispatch(timezone.now() + CLAIM_TIMEOUT + dt.timedelta(seconds=1))
+    result, requeued = dispatch(timezone.now() + outbox.sending_lease() + dt.timedelta(seconds=1))
     assert result.requeued == 6 and ids[0] not in requeued.ids
     given_up = OutboxMessage.objects.get(pk=ids[0])
     assert given_up.status == Status.FAILED and "Gave up" in given_up.last_error

@@ -10,7 +10,8 @@ from django.urls import NoReverseMatch, reverse
 
 from programs import services
 from programs.models import ProgramSession
-from programs.reminders.services import reminder_dispatch, reminder_schedule_refresh, reminder_send_batch
+from programs.reminders.kinds import outbox_dispatch, outbox_send_batch
+from programs.reminders.services import reminder_schedule_refresh
 from tests.conftest import AxesAwareClient
 from tests.factories import UserFactory, build_program
 
@@ -154,9 +155,9 @@ def test_it_escapes_the_display_name_in_reminder_emails(enrolment, settings, fro
     reminder_schedule_refresh(enrolments=[enrolment], now=NOW)
     frozen_clock.move_to(dt.datetime(2026, 3, 4, 8, 0, tzinfo=dt.UTC))
     batches = []
-    reminder_dispatch(enqueue=lambda ids, token: batches.append((ids, token)))
+    outbox_dispatch(enqueue=lambda ids, token: batches.append((ids, token)))
     for ids, token in batches:
-        reminder_send_batch(delivery_ids=ids, token=token)
+        outbox_send_batch(ids=ids, token=token)
 
     (message,) = mail.outbox
     html = _html_part(message)

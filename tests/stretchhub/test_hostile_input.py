@@ -335,10 +335,11 @@ FORMS = {
     "programs:session_undo": ("alice", []),
     "reminders:done": ("anonymous", []),
     "reminders:unsubscribe": ("anonymous", []),
+    "reminders:preference_off": ("anonymous", []),
     "calendar:rotate": ("alice", []),
 }
 # Forms that answer success with a result page, not a redirect: the email links' confirmations.
-RESULT_PAGES = {"reminders:done", "reminders:unsubscribe"}
+RESULT_PAGES = {"reminders:done", "reminders:unsubscribe", "reminders:preference_off"}
 # Pages that only show something: they get hostile query strings (as do the forms' pages).
 PAGES = {
     "healthz",
@@ -394,6 +395,7 @@ def page_kwargs(name: str, world) -> dict:
         "programs:session": {"pk": enrolment.pk, "session_pk": world["session"].pk},
         "reminders:done": {"token": links.done_token(enrolment_id=enrolment.pk, session_id=world["session"].pk)},
         "reminders:unsubscribe": {"token": links.unsubscribe_token(enrolment_id=enrolment.pk)},
+        "reminders:preference_off": {"token": links.preference_off_token(user_id=alice.pk, preference="nudge_emails")},
         "calendar:feed": {"token": alice.calendar_token},
     }
     if name in kwargs:

@@ -67,6 +67,8 @@ CSRF_EXEMPT = {
     # RFC 8058 one-click unsubscribe: mail providers POST from their servers.
     # The signed token in the URL is the authorisation; it only switches mail off.
     "unsubscribe",
+    # The same one-click POST for nudges, weekly summaries and trainer digests.
+    "preference_off",
 }
 
 

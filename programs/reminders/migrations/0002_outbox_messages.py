@@ -2,8 +2,8 @@
 
 Rows are kept: each is a reminder, its recipient the enrolment's member. A row
 whose member deleted their account has nobody to send to and goes. A claim
-still in flight gets a lease that has already run out, so the next dispatch
-takes it back.
+still in flight, or a retry waiting, gets a lease that has already run out, so
+the next dispatch takes it on.
 """
 
 import django.db.models.deletion
@@ -18,7 +18,8 @@ def recipients_from_enrolments(apps, schema_editor):
     OutboxMessage.objects.filter(enrolment__member__isnull=True).delete()
     member = Enrolment.objects.filter(pk=OuterRef("enrolment_id")).values("member_id")[:1]
     OutboxMessage.objects.update(recipient_id=Subquery(member))
-    OutboxMessage.objects.filter(status="claimed").update(lease_until=F("claimed_at"))
+    # In flight or waiting to retry: the next dispatch takes it on.
+    OutboxMessage.objects.filter(status__in=["claimed", "retrying"]).update(lease_until=F("claimed_at"))
 
 
 VERBOSE = {"outboxmessage": "outbox message", "reminderdelivery": "reminder delivery"}
