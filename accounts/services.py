@@ -171,9 +171,9 @@ def user_update_settings(
         def changed(*names: str) -> bool:
             return any(stored[name] != new[name] for name in names)
 
-        if changed("timezone", "default_reminder_time", "email_reminders"):
-            # Reminders fall at a local time: a new timezone or the master switch
-            # moves (or cancels) every current enrolment's next reminder.
+        if changed("timezone", "default_reminder_time", "email_reminders", "nudge_emails"):
+            # Reminders and catch-up nudges fall at a local time: a new timezone
+            # or either switch moves (or cancels) every current enrolment's next one.
             member_reminders_refresh(member=user)
         if changed("timezone", "weekly_summary_emails", "weekly_summary_day", "weekly_summary_time"):
             weekly_summary_schedule_refresh(users=[user])

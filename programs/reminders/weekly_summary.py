@@ -379,8 +379,6 @@ def weekly_summary_message(
         headers={
             "Message-ID": outbox.message_id(message),
             **outbox.bulk_headers(unsubscribe_url),
-            # RFC 3834: automatic mail; out-of-office replies should stay quiet.
-            "Auto-Submitted": "auto-generated",
         },
     )
     email.attach_alternative(render_to_string("reminders/email/weekly_summary.html", context), "text/html")

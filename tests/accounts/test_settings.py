@@ -122,11 +122,11 @@ def test_it_cancels_reminders_when_switched_off_and_brings_them_back(client, ali
     type(alice_enrolled.member).objects.filter(pk=alice_enrolled.member_id).update(nudge_emails=False)
     client.force_login(alice_enrolled.member)
 
-    client.post(SETTINGS, _data(email_reminders=""))
+    client.post(SETTINGS, _data(email_reminders="", nudge_emails=""))
     alice_enrolled.refresh_from_db()
     assert alice_enrolled.next_reminder_at is None
 
-    client.post(SETTINGS, _data(email_reminders="on"))
+    client.post(SETTINGS, _data(email_reminders="on", nudge_emails=""))
     alice_enrolled.refresh_from_db()
     assert alice_enrolled.next_reminder_at == dt.datetime(2026, 5, 4, 6, 0, tzinfo=dt.UTC)
 
@@ -271,6 +271,18 @@ def test_the_weekly_summary_stops_when_switched_off_and_comes_back(client, alice
     client.post(SETTINGS, _data(weekly_summary_emails="on"))
     alice_summary.refresh_from_db()
     assert alice_summary.next_weekly_summary_at == dt.datetime(2026, 5, 10, 16, 0, tzinfo=dt.UTC)
+
+
+def test_switching_nudges_back_on_brings_back_the_enrolments_next_email(client, alice_enrolled):
+    client.force_login(alice_enrolled.member)
+    client.post(SETTINGS, _data(email_reminders="", nudge_emails=""))
+    alice_enrolled.refresh_from_db()
+    assert alice_enrolled.next_reminder_at is None
+
+    client.post(SETTINGS, _data(email_reminders="", nudge_emails="on"))
+
+    alice_enrolled.refresh_from_db()
+    assert alice_enrolled.next_reminder_at is not None
 
 
 def test_saving_leaves_other_members_summaries_alone(client, alice_summary, bob):

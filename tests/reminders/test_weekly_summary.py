@@ -460,4 +460,3 @@ def test_other_members_are_left_alone(enrolled, alice, bob):
     _dispatch(SUNDAY_SUMMARY)
 
     assert set(_rows().values_list("recipient_id", flat=True)) == {alice.pk}
-
