@@ -28,7 +28,7 @@ from programs.models import Enrolment, ProgramSession
 from programs.pain_chart import pain_chart
 from programs.selectors import EnrolmentProgress, SessionSlot, enrolment_progress, member_progress_prefetches
 
-from . import links, outbox
+from . import due, links, outbox
 from .due import reminder_instant
 from .emails import ReminderEmail
 from .models import OutboxMessage
@@ -36,7 +36,7 @@ from .models import OutboxMessage
 PREFERENCE = "weekly_summary_emails"
 WEEK = dt.timedelta(days=7)
 # Users whose next summary is stored per round of queries (keeps IN lists under SQLite's limit).
-CHUNK = 1000
+CHUNK = outbox.CHUNK
 GROUPED_UPDATES = 10
 USER_FIELDS = (
     "id",
@@ -88,13 +88,6 @@ def next_summary_at(
         monday += WEEK
 
 
-def _tz(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):  # validated on save; a bad legacy value must not stop a batch
-        return ZoneInfo("UTC")
-
-
 def summary_wanted(user: User, *, has_current_enrolment: bool) -> bool:
     """Whether a member gets weekly summaries at all (switch, account, address, something to follow)."""
     return bool(user.weekly_summary_emails and user.is_active and user.email and has_current_enrolment)
@@ -106,7 +99,7 @@ def _user_next(user: User, *, has_current: bool, now: dt.datetime, handled_week:
     return next_summary_at(
         weekday=user.weekly_summary_day,
         at=user.weekly_summary_time,
-        tz=_tz(user.timezone),
+        tz=due.zone(user.timezone),
         now=now,
         handled_week=handled_week,
     )
@@ -266,7 +259,7 @@ def weekly_summary_content(
 
     `enrolments` are the member's active ones, loaded with member_progress_prefetches().
     """
-    tz = _tz(member.timezone)
+    tz = due.zone(member.timezone)
     weeks = [
         week
         for enrolment in enrolments
@@ -427,7 +420,7 @@ class WeeklySummaryKind:
 
         rows = []
         for user in users:
-            tz = _tz(user.timezone)
+            tz = due.zone(user.timezone)
             due_at = user.next_weekly_summary_at
             send_date = due_at.astimezone(tz).date()
             monday = week_monday(send_date)
@@ -481,7 +474,7 @@ class WeeklySummaryKind:
                 skip(message, "Weekly summaries are switched off, or the member cannot get email.")
                 continue
             summary = weekly_summary_content(
-                member=member, enrolments=mine, send_date=_send_date(message, _tz(member.timezone))
+                member=member, enrolments=mine, send_date=_send_date(message, due.zone(member.timezone))
             )
             if summary is None:
                 skip(message, "Nothing was due this week.")
