@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -37,7 +37,6 @@ PREFERENCE = "weekly_summary_emails"
 WEEK = dt.timedelta(days=7)
 # Users whose next summary is stored per round of queries (keeps IN lists under SQLite's limit).
 CHUNK = outbox.CHUNK
-GROUPED_UPDATES = 10
 USER_FIELDS = (
     "id",
     "email",
@@ -105,24 +104,6 @@ def _user_next(user: User, *, has_current: bool, now: dt.datetime, handled_week:
     )
 
 
-def _save_next(users: Sequence[User]) -> None:
-    """Store next_weekly_summary_at in at most GROUPED_UPDATES + 1 queries.
-
-    Members due together mostly move on to the same instant (same zone, day and
-    time): one UPDATE per value is cheaper than bulk_update's CASE with a branch per row.
-    """
-    by_value: dict[dt.datetime | None, list[int]] = defaultdict(list)
-    for user in users:
-        by_value[user.next_weekly_summary_at].append(user.pk)
-    groups = sorted(by_value.items(), key=lambda item: len(item[1]), reverse=True)
-    for value, ids in groups[:GROUPED_UPDATES]:
-        User.objects.filter(pk__in=ids).update(next_weekly_summary_at=value)
-    grouped = {pk for _, ids in groups[:GROUPED_UPDATES] for pk in ids}
-    rest = [u for u in users if u.pk not in grouped]
-    if rest:
-        User.objects.bulk_update(rest, ["next_weekly_summary_at"], batch_size=len(rest))
-
-
 def weekly_summary_schedule_refresh(*, users: Iterable[User], now: dt.datetime | None = None) -> None:
     """Recompute and store User.next_weekly_summary_at for these members.
 
@@ -156,7 +137,7 @@ def weekly_summary_schedule_refresh(*, users: Iterable[User], now: dt.datetime |
                 user.next_weekly_summary_at = value
                 changed.append(user)
         if changed:
-            _save_next(changed)
+            outbox.save_next_instants(changed, field="next_weekly_summary_at")
     for user in given:
         if user.pk in new_values:
             user.next_weekly_summary_at = new_values[user.pk]
@@ -446,7 +427,7 @@ class WeeklySummaryKind:
             user.next_weekly_summary_at = _user_next(user, has_current=bool(enrolments), now=now, handled_week=monday)
         if rows:
             OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-        _save_next(users)
+        outbox.save_next_instants(users, field="next_weekly_summary_at")
         return rows
 
     def build(
