@@ -184,16 +184,22 @@ def user_switch_off_email(*, user: User, preference: str) -> None:
     """One-click unsubscribe from one kind of email (nudges, weekly summary, trainer digest).
 
     Setting it twice is setting it once. The weekly summary's next instant is
-    cleared with its switch, so the dispatcher finds nothing to send.
+    cleared with its switch, and each enrolment's next email moves on past the
+    nudges, so the dispatcher has nothing to look at.
     """
+    from programs.reminders.services import member_reminders_refresh  # see user_update_settings
+
     if preference not in ("nudge_emails", "weekly_summary_emails", "trainer_digest_emails"):
         raise ValueError(f"Not an email preference: {preference}")
     fields = {preference: False}
     if preference == "weekly_summary_emails":
         fields["next_weekly_summary_at"] = None
-    User.objects.filter(pk=user.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(user, name, value)
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(user, name, value)
+        if preference == "nudge_emails":
+            member_reminders_refresh(member=user)
 
 
 def user_password_reset_done(*, user: User, now: dt.datetime | None = None) -> None:

@@ -6,7 +6,8 @@ Uses PostgreSQL (a database of its own, stretchhub_bench_reminders, created and
 dropped here) and Redis as the broker (BENCH_REDIS_URL, default
 redis://127.0.0.1:6379/4, on a private queue) when they answer; otherwise a
 SQLite file and the filesystem broker, and says so. Production settings
-(DJANGO_DEBUG=0).
+(DJANGO_DEBUG=0, the cache on BENCH_CACHE_REDIS_URL, default db 5), or
+development ones when there is no Redis.
 
 1. Seeds N members in four timezones, each enrolled in a daily program with
    their reminder time, in their own zone, a minute ago; next_reminder_at is
@@ -64,6 +65,8 @@ sys.path.insert(0, str(BASE_DIR))
 DB_NAME = "stretchhub_bench_reminders"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
+# Production settings need the cache Redis too (rate limits, beat's heartbeat): a database of its own.
+CACHE_REDIS_URL = os.environ.get("BENCH_CACHE_REDIS_URL", "redis://127.0.0.1:6379/5")
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Lord_Howe")
 TARGET_RATIO = 0.50
 SUMMARY_TARGET_RATIO = 0.35
@@ -564,7 +567,12 @@ def main() -> None:
         "EMAIL_PORT": str(sink.port),
         "LOG_LEVEL": "WARNING",
     }
-    env.pop("REDIS_URL", None)
+    if on_redis:
+        env["REDIS_URL"] = CACHE_REDIS_URL
+    else:
+        # Production settings refuse to start without a cache Redis.
+        env.pop("REDIS_URL", None)
+        env["DJANGO_DEBUG"] = "1"
     os.environ.update(env)
 
     say("Outbox benchmark: reminders and weekly summaries")

@@ -228,7 +228,9 @@ def test_the_nudge_email_links_the_missed_session_and_its_one_click_done(enrolme
     )
     enrolment.member.refresh_from_db()
     assert not enrolment.member.nudge_emails and enrolment.member.email_reminders
-    assert Enrolment.objects.get(pk=enrolment.pk).reminders_enabled
+    enrolment.refresh_from_db()
+    # Still enrolled with reminders on; the next email is Friday's reminder, not Saturday's nudge.
+    assert enrolment.reminders_enabled and enrolment.next_reminder_at == berlin_8am(6)
 
 
 def test_nudges_and_reminders_dispatch_in_a_fixed_number_of_queries(program, django_assert_num_queries):
