@@ -293,13 +293,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 
-# Outbox leases (docs/messages.md): a queued row not taken by a sender within
-# OUTBOX_QUEUED_LEASE_SECONDS, or a sending row whose sender stopped renewing
-# for OUTBOX_SENDING_LEASE_SECONDS, is taken back by the next dispatch (every
-# minute), so a killed worker's messages still leave within two minutes.
+# Outbox leases (docs/messages.md): a row whose sender (or dispatcher) stopped
+# renewing for OUTBOX_SENDING_LEASE_SECONDS, or that sat in the broker for
+# OUTBOX_QUEUED_LEASE_SECONDS untaken, is taken back by the next dispatch
+# (every minute), so a killed worker's messages still leave within two minutes.
 # EMAIL_TIMEOUT must stay under the sending lease: one SMTP call is the longest
 # a sender goes without renewing.
-OUTBOX_QUEUED_LEASE_SECONDS = env_int("OUTBOX_QUEUED_LEASE_SECONDS", 45)
+OUTBOX_QUEUED_LEASE_SECONDS = env_int("OUTBOX_QUEUED_LEASE_SECONDS", 300)
 OUTBOX_SENDING_LEASE_SECONDS = env_int("OUTBOX_SENDING_LEASE_SECONDS", 30)
 OUTBOX_MISSED_AFTER_HOURS = env_int("OUTBOX_MISSED_AFTER_HOURS", 6)
 CELERY_ENABLE_UTC = True

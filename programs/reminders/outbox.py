@@ -7,7 +7,8 @@ row is queued, claimed, kept, retried and marked lives here, once for all.
 
 A row's state, and what `claimed_at` and `lease_until` mean in it:
 
-    claimed   claimed_at = the dispatch round that queued it   lease_until = when it is queued again
+    claimed   claimed_at = the dispatch round that made it     lease_until = the dispatcher's lease, until queued
+    claimed   claimed_at = the same, once handed to the broker lease_until = when it is queued again
     claimed   claimed_at = the instant a sender took it        lease_until = the sender's lease
     retrying  claimed_at = when the transient failure happened lease_until = when its backoff ends
 
@@ -51,17 +52,20 @@ DISPATCH_BUDGET = dt.timedelta(seconds=45)
 
 
 def queued_lease() -> dt.timedelta:
-    """How long a queued row waits for a sender to take it before it is queued again.
+    """How long a row handed to the broker waits for a sender before it is queued again.
 
-    Short, so a message lost with a killed worker (or a broker restart) is
-    redone by the next dispatch. A row still queued behind a long backlog is
-    queued again too; its first message then finds nothing to take.
+    Only a message the broker lost (a restart without persistence) needs it: a
+    worker takes one message per pool process and claims it at once, so a
+    killed worker leaves rows held by a sender, not queued ones. Long enough
+    that a backlog rarely outlasts it; a row that does is queued again, and
+    its first message then finds nothing to take.
     """
     return dt.timedelta(seconds=settings.OUTBOX_QUEUED_LEASE_SECONDS)
 
 
 def sending_lease() -> dt.timedelta:
-    """How long a sender holds its rows without renewing them; it renews every third of it."""
+    """How long a live process holds rows without renewing: the dispatcher until it has queued
+    them, a sender while it sends them (it renews every third of it)."""
     return dt.timedelta(seconds=settings.OUTBOX_SENDING_LEASE_SECONDS)
 
 
@@ -216,10 +220,29 @@ def _queue(ids: list[int], token: dt.datetime, *, enqueue: Enqueue, batch_size: 
             enqueue(ids[start : start + batch_size], token)
         except Exception:  # the broker is down or refused: whatever the error, this batch is not queued
             log.warning("Could not queue messages; the next dispatch queues them again", exc_info=True)
+            _in_the_brokers_hands(ids[:start], token=token)
             result.held += _hold(ids[start:], token=token)
             return False
         result.batches += 1
+    _in_the_brokers_hands(ids, token=token)
     return True
+
+
+def _in_the_brokers_hands(ids: list[int], *, token: dt.datetime) -> None:
+    """Queued rows wait up to the queued lease; until now the dispatcher's short one held them.
+
+    So a dispatcher killed between committing its rows and queueing them
+    leaves them to the next dispatch, not to the long wait. A row a sender
+    has already taken holds another token and is left alone.
+    """
+    until = timezone.now() + queued_lease()
+    for part in _in_chunks(ids):
+        _update_returning_ids(
+            f"{_in_clause(part)} AND status = %s AND claimed_at = %s",
+            [*part, Status.CLAIMED, token],
+            set_sql="lease_until = %s",
+            set_params=[until],
+        )
 
 
 def _hold(ids: list[int], *, token: dt.datetime) -> int:
@@ -258,7 +281,7 @@ def _take_back(*, now: dt.datetime, token: dt.datetime) -> list[int]:
         "status IN (%s, %s) AND lease_until <= %s",
         [Status.CLAIMED, Status.RETRYING, now],
         set_sql="status = %s, claimed_at = %s, lease_until = %s",
-        set_params=[Status.CLAIMED, token, token + queued_lease()],
+        set_params=[Status.CLAIMED, token, token + sending_lease()],
     )
 
 
@@ -293,7 +316,7 @@ def dispatch(
         while time.monotonic() - started < budget.total_seconds():
             # Each chunk gets its own token: distinct rounds never share one.
             token = timezone.now()
-            lease_until = token + queued_lease()
+            lease_until = token + sending_lease()
             with transaction.atomic():
                 rows = kind.dispatch_chunk(now=now, token=token, lease_until=lease_until)
             if rows is None:

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from programs.models import Completion, Enrolment, ProgramSession
@@ -236,9 +236,9 @@ def test_it_dispatches_in_a_fixed_number_of_queries(program, django_assert_num_q
     enrolments = make_enrolments(40, program=program, nudge_emails=False, timezones=("Europe/Berlin", "Europe/Paris"))
     reminder_schedule_refresh(enrolments=enrolments, now=NOW)
     # give up, take back (2) · chunk: enrolments, sessions, completions,
-    # deliveries, insert, update · queued ids · the empty next chunk · and the
-    # savepoints of the three transactions
-    with django_assert_num_queries(16):
+    # deliveries, insert, update · queued ids · their queued lease · the empty
+    # next chunk · and the savepoints of the three transactions
+    with django_assert_num_queries(17):
         result, _ = dispatch(AT_8_BERLIN_4_MARCH)
     assert result.queued == 40
 
@@ -305,12 +305,43 @@ def test_it_queues_what_the_broker_refused_at_the_next_dispatch(due_enrolments):
     dispatch_enrolment_messages(enqueue=broker, batch_size=3)
     sent_batch = broker.ids
 
-    # At the very next dispatch: their lease was cut short (the queued batch keeps its own).
-    result, queued = dispatch(AT_8_BERLIN_4_MARCH + dt.timedelta(seconds=10))
+    # At the next dispatch, a minute later: their lease was cut short, while
+    # the batch the broker took keeps its queued lease.
+    result, queued = dispatch(AT_8_BERLIN_4_MARCH + dt.timedelta(minutes=1))
 
     assert result.requeued == 4
     assert not set(queued.ids) & set(sent_batch), "the batch that was queued is not queued again"
     assert len(set(queued.ids) | set(sent_batch)) == 7
+
+
+def test_a_dispatcher_killed_before_queueing_leaves_its_rows_to_the_next_dispatch(due_enrolments):
+    _clock.move_to(AT_8_BERLIN_4_MARCH)
+    token = timezone.now()
+    # The rows are committed, then the dispatcher dies before any reaches the broker.
+    with transaction.atomic():
+        services.ENROLMENT_MESSAGES.dispatch_chunk(now=token, token=token, lease_until=token + outbox.sending_lease())
+    assert OutboxMessage.objects.filter(status=Status.CLAIMED).count() == 7
+
+    early, nothing = dispatch(token + outbox.sending_lease() - dt.timedelta(seconds=5))
+    assert early.requeued == 0 and nothing.ids == []
+    late, queued = dispatch(token + outbox.sending_lease() + dt.timedelta(seconds=1))
+    assert late.requeued == 7 and len(queued.ids) == 7
+
+
+def test_queued_rows_wait_for_a_sender_through_a_backlog_and_are_queued_again_only_after_the_queued_lease(
+    due_enrolments,
+):
+    _, queued = dispatch(AT_8_BERLIN_4_MARCH)
+    assert len(queued.ids) == 7
+    # Still in the broker's hands minutes later (a long queue): left there.
+    minutes_later, nothing = dispatch(AT_8_BERLIN_4_MARCH + dt.timedelta(minutes=3))
+    assert minutes_later.requeued == 0 and nothing.ids == []
+    # A message the broker lost: queued again once the queued lease is over, and the old one takes nothing.
+    lost, again = dispatch(AT_8_BERLIN_4_MARCH + outbox.queued_lease() + dt.timedelta(seconds=5))
+    assert lost.requeued == 7
+    (stale,) = send_all(queued, now=AT_8_BERLIN_4_MARCH)
+    assert stale.not_taken == 7
+    assert sum(r.sent for r in send_all(again, now=AT_8_BERLIN_4_MARCH)) == 7
 
 
 def test_a_refused_batch_that_reached_the_broker_after_all_takes_nothing(due_enrolments):
