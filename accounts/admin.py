@@ -37,13 +37,26 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["is_staff", "is_superuser", "is_active", "email_reminders", "partner"]
     search_fields = ["username", "email", "display_name", "external_id"]
     list_select_related = ["partner"]
-    readonly_fields = ["email_verified_at", "last_login", "date_joined"]
+    readonly_fields = ["email_verified_at", "last_login", "date_joined", "next_weekly_summary_at"]
     autocomplete_fields = ["partner"]
     inlines = [APITokenInline]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Profile", {"fields": ["display_name", "email", "email_verified_at", "timezone"]}),
         ("Reminders", {"fields": ["default_reminder_time", "email_reminders"]}),
+        (
+            "Other emails",
+            {
+                "fields": [
+                    "nudge_emails",
+                    "weekly_summary_emails",
+                    "weekly_summary_day",
+                    "weekly_summary_time",
+                    "next_weekly_summary_at",
+                    "trainer_digest_emails",
+                ]
+            },
+        ),
         ("Partner", {"fields": ["partner", "external_id"], "classes": ["collapse"]}),
         (
             "Permissions",
@@ -57,14 +70,20 @@ class UserAdmin(DjangoUserAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            # The profile and reminder settings go through the member settings
-            # service first, so a new time zone moves the member's reminders too.
+            # The profile and email settings go through the member settings
+            # service first, so a new time zone moves the member's reminders and
+            # weekly summary too.
             services.user_update_settings(
                 user=obj,
                 display_name=obj.display_name,
                 timezone_name=obj.timezone,
                 default_reminder_time=obj.default_reminder_time,
                 email_reminders=obj.email_reminders,
+                nudge_emails=obj.nudge_emails,
+                weekly_summary_emails=obj.weekly_summary_emails,
+                weekly_summary_day=obj.weekly_summary_day,
+                weekly_summary_time=obj.weekly_summary_time,
+                trainer_digest_emails=obj.trainer_digest_emails,
             )
         super().save_model(request, obj, form, change)
 

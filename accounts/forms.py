@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from .models import User
+from .models import WEEKDAYS, User
 from .selectors import timezone_choices
 from .services import normalize_email
 from .validators import validate_timezone
@@ -128,6 +128,36 @@ class SettingsForm(forms.Form):
         required=False,
         help_text="When off, no reminder is sent for any program.",
     )
+    nudge_emails = forms.BooleanField(
+        label="Send me a catch-up email the day after I miss a session",
+        required=False,
+        help_text="Only on a day without a session of its own, at your reminder time.",
+    )
+    weekly_summary_emails = forms.BooleanField(
+        label="Send me a weekly summary",
+        required=False,
+        help_text="Sessions done, streaks, your pain scores and next week's sessions, once a week.",
+    )
+    # Not required: a form that leaves them out (an older page, a script) keeps the stored values.
+    weekly_summary_day = forms.TypedChoiceField(
+        label="Weekly summary day",
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        empty_value=None,
+        error_messages={"invalid_choice": "Choose a day of the week, Monday to Sunday."},
+    )
+    weekly_summary_time = forms.TimeField(
+        label="Weekly summary time",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="In your time zone. The summary covers the seven days up to that day.",
+    )
+    trainer_digest_emails = forms.BooleanField(
+        label="Send me a daily digest of members who slipped",
+        required=False,
+        help_text="At 08:00 your time, only on days a member of your programs newly slipped.",
+    )
 
     def __init__(self, *args, user: User, **kwargs):
         kwargs.setdefault(
@@ -137,10 +167,32 @@ class SettingsForm(forms.Form):
                 "timezone": user.timezone,
                 "default_reminder_time": user.default_reminder_time,
                 "email_reminders": user.email_reminders,
+                "nudge_emails": user.nudge_emails,
+                "weekly_summary_emails": user.weekly_summary_emails,
+                "weekly_summary_day": user.weekly_summary_day,
+                "weekly_summary_time": user.weekly_summary_time,
+                "trainer_digest_emails": user.trainer_digest_emails,
             },
         )
         super().__init__(*args, **kwargs)
         self.fields["timezone"].widget.attrs["data-suggest-browser-timezone"] = "offer"
+        if not user.is_trainer:
+            del self.fields["trainer_digest_emails"]
+
+    def settings_values(self) -> dict:
+        """The keyword arguments of user_update_settings; a field not on the form is left unchanged."""
+        data = self.cleaned_data
+        return {
+            "display_name": data["display_name"],
+            "timezone_name": data["timezone"],
+            "default_reminder_time": data["default_reminder_time"],
+            "email_reminders": data["email_reminders"],
+            "nudge_emails": data["nudge_emails"],
+            "weekly_summary_emails": data["weekly_summary_emails"],
+            "weekly_summary_day": data.get("weekly_summary_day"),
+            "weekly_summary_time": data.get("weekly_summary_time"),
+            "trainer_digest_emails": data.get("trainer_digest_emails"),
+        }
 
 
 class DeleteAccountForm(forms.Form):

@@ -10,12 +10,23 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .emails import send_verification_email
-from .models import User
+from .models import WEEKDAYS, User
 from .tokens import VerificationError, user_from_verification_token
 
 RESEND_INTERVAL_SECONDS = 60
 # What user_update_settings writes.
-SETTINGS_FIELDS = ["display_name", "timezone", "default_reminder_time", "email_reminders"]
+SETTINGS_FIELDS = [
+    "display_name",
+    "timezone",
+    "default_reminder_time",
+    "email_reminders",
+    "nudge_emails",
+    "weekly_summary_emails",
+    "weekly_summary_day",
+    "weekly_summary_time",
+    "trainer_digest_emails",
+]
+WEEKDAY_NUMBERS = {number for number, _name in WEEKDAYS}
 USERNAME_MAX_BASE = 30
 
 
@@ -118,33 +129,54 @@ def user_update_settings(
     timezone_name: str,
     default_reminder_time: dt.time,
     email_reminders: bool,
+    nudge_emails: bool | None = None,
+    weekly_summary_emails: bool | None = None,
+    weekly_summary_day: int | None = None,
+    weekly_summary_time: dt.time | None = None,
+    trainer_digest_emails: bool | None = None,
 ) -> User:
-    """Change a member's profile and reminder settings; every current enrolment's next reminder follows.
+    """Change a member's profile and email settings; every current enrolment's next reminder follows.
 
     The one way to change them, from the settings page, the member and partner
-    APIs and the admin. What changed is judged against the stored row (locked),
-    not against `user`, which an admin form has already filled with the new values.
+    APIs and the admin. An email preference left at None stays as it is. What
+    changed is judged against the stored row (locked), not against `user`,
+    which an admin form has already filled with the new values.
     """
     # Imported here: accounts sits below programs and imports nothing from it at
     # module level (tests/stretchhub/test_boundaries.py); a member's settings,
     # deletion and export are the account operations that reach into programs.
     from programs.reminders.services import member_reminders_refresh
+    from programs.reminders.weekly_summary import weekly_summary_schedule_refresh
 
+    if weekly_summary_day is not None and weekly_summary_day not in WEEKDAY_NUMBERS:
+        raise AccountError("Choose a day of the week for the weekly summary.")
     with transaction.atomic():
-        stored = (
-            User.objects.select_for_update()
-            .values_list("timezone", "default_reminder_time", "email_reminders")
-            .get(pk=user.pk)
-        )
-        user.display_name = display_name.strip()
-        user.timezone = timezone_name
-        user.default_reminder_time = default_reminder_time
-        user.email_reminders = email_reminders
+        stored = User.objects.select_for_update().values(*SETTINGS_FIELDS).get(pk=user.pk)
+        new = {
+            "display_name": display_name.strip(),
+            "timezone": timezone_name,
+            "default_reminder_time": default_reminder_time,
+            "email_reminders": email_reminders,
+            "nudge_emails": nudge_emails,
+            "weekly_summary_emails": weekly_summary_emails,
+            "weekly_summary_day": weekly_summary_day,
+            "weekly_summary_time": weekly_summary_time,
+            "trainer_digest_emails": trainer_digest_emails,
+        }
+        new = {name: stored[name] if value is None else value for name, value in new.items()}
+        for name, value in new.items():
+            setattr(user, name, value)
         user.save(update_fields=SETTINGS_FIELDS)
-        if stored != (timezone_name, default_reminder_time, email_reminders):
-            # Reminders fall at a local time: a new timezone or the master switch
-            # moves (or cancels) every current enrolment's next reminder.
+
+        def changed(*names: str) -> bool:
+            return any(stored[name] != new[name] for name in names)
+
+        if changed("timezone", "default_reminder_time", "email_reminders", "nudge_emails"):
+            # Reminders and catch-up nudges fall at a local time: a new timezone
+            # or either switch moves (or cancels) every current enrolment's next one.
             member_reminders_refresh(member=user)
+        if changed("timezone", "weekly_summary_emails", "weekly_summary_day", "weekly_summary_time"):
+            weekly_summary_schedule_refresh(users=[user])
     return user
 
 

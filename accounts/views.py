@@ -183,13 +183,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SettingsForm(request.POST, user=user)
         if form.is_valid():
-            services.user_update_settings(
-                user=user,
-                display_name=form.cleaned_data["display_name"],
-                timezone_name=form.cleaned_data["timezone"],
-                default_reminder_time=form.cleaned_data["default_reminder_time"],
-                email_reminders=form.cleaned_data["email_reminders"],
-            )
+            services.user_update_settings(user=user, **form.settings_values())
             messages.success(request, "Your settings are saved.")
             return redirect("accounts:settings")
     else:

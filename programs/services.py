@@ -14,6 +14,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
+
 from .models import PAIN_MAX, PAIN_MIN, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
 from .selectors import member_local_today
 
@@ -49,6 +51,17 @@ def _refresh_reminders(enrolments: Iterable[Enrolment]) -> None:
     from .reminders.services import reminder_schedule_refresh
 
     reminder_schedule_refresh(enrolments=list(enrolments))
+
+
+def _refresh_weekly_summary(enrolment: Enrolment) -> None:
+    """After an enrolment starts or ends: a member is due weekly summaries only while one is current."""
+    from .reminders.weekly_summary import weekly_summary_schedule_refresh  # see _refresh_reminders
+
+    if enrolment.member_id is None:
+        return
+    # The refresh reads the member afresh: no need to load them here just to pass them on.
+    member = enrolment.member if Enrolment.member.is_cached(enrolment) else User(pk=enrolment.member_id)
+    weekly_summary_schedule_refresh(users=[member])
 
 
 def _lock(enrolment: Enrolment) -> None:
@@ -110,6 +123,7 @@ def enrolment_create(
                 Enrolment.objects.get(member=member, program=program, status__in=Enrolment.CURRENT_STATUSES)
             ) from None
         _refresh_reminders([enrolment])
+        _refresh_weekly_summary(enrolment)
     return enrolment
 
 
@@ -156,6 +170,7 @@ def _end(enrolment: Enrolment, *, status: str, now: dt.datetime | None = None) -
     enrolment.ended_at = now
     enrolment.save(update_fields=["status", "paused_on", "pauses", "ended_at"])
     _refresh_reminders([enrolment])
+    _refresh_weekly_summary(enrolment)
     return enrolment
 
 

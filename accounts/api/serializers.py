@@ -8,6 +8,8 @@ from accounts.models import User
 from stretchhub.api.fields import LocalTimeField, StrictInputSerializer, TextField, TimezoneField
 
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:@+-]{1,100}$"
+WEEKDAY_HELP = "The local weekday the weekly summary goes out: 0 = Monday … 6 = Sunday."
+WEEKDAY_ERROR = "Choose a day of the week: 0 (Monday) to 6 (Sunday)."
 
 
 class TokenCreateSerializer(StrictInputSerializer):
@@ -21,6 +23,8 @@ class TokenSerializer(serializers.Serializer):
 
 class MeSerializer(serializers.ModelSerializer):
     default_reminder_time = LocalTimeField()
+    weekly_summary_day = serializers.IntegerField(help_text=WEEKDAY_HELP)
+    weekly_summary_time = LocalTimeField(help_text="Local time (HH:MM) the weekly summary goes out.")
     email_verified = serializers.SerializerMethodField()
     calendar_url = serializers.SerializerMethodField(
         help_text="Your private iCal feed. Anyone with this URL sees your schedule: rotate it if it leaks."
@@ -37,6 +41,11 @@ class MeSerializer(serializers.ModelSerializer):
             "timezone",
             "default_reminder_time",
             "email_reminders",
+            "nudge_emails",
+            "weekly_summary_emails",
+            "weekly_summary_day",
+            "weekly_summary_time",
+            "trainer_digest_emails",
             "calendar_url",
         ]
 
@@ -56,6 +65,21 @@ class MeUpdateSerializer(StrictInputSerializer):
     timezone = TimezoneField(required=False, help_text="IANA name, e.g. Europe/Berlin.")
     default_reminder_time = LocalTimeField(required=False)
     email_reminders = serializers.BooleanField(required=False, help_text="Master switch for reminder emails.")
+    nudge_emails = serializers.BooleanField(
+        required=False, help_text="A catch-up email the day after a missed session."
+    )
+    weekly_summary_emails = serializers.BooleanField(required=False, help_text="The weekly summary email.")
+    weekly_summary_day = serializers.IntegerField(
+        min_value=0,
+        max_value=6,
+        required=False,
+        help_text=WEEKDAY_HELP,
+        error_messages={"min_value": WEEKDAY_ERROR, "max_value": WEEKDAY_ERROR},
+    )
+    weekly_summary_time = LocalTimeField(required=False, help_text="Local time (HH:MM) of the weekly summary.")
+    trainer_digest_emails = serializers.BooleanField(
+        required=False, help_text="Trainers: the daily digest of members who slipped."
+    )
 
 
 class CalendarTokenSerializer(serializers.Serializer):

@@ -82,12 +82,12 @@ class MeView(IdempotentMixin, APIView):
     authentication_classes = MEMBER_AUTHENTICATION
     permission_classes = [IsMember]
 
-    @extend_schema(summary="Your profile and reminder settings", responses=s.MeSerializer)
+    @extend_schema(summary="Your profile and email settings", responses=s.MeSerializer)
     def get(self, request):
         return Response(s.MeSerializer(request.user).data)
 
     @extend_schema(
-        summary="Change your profile or reminder settings", request=s.MeUpdateSerializer, responses=s.MeSerializer
+        summary="Change your profile or email settings", request=s.MeUpdateSerializer, responses=s.MeSerializer
     )
     def patch(self, request):
         serializer = s.MeUpdateSerializer(data=request.data)
@@ -100,6 +100,11 @@ class MeView(IdempotentMixin, APIView):
             timezone_name=data.get("timezone", user.timezone),
             default_reminder_time=data.get("default_reminder_time", user.default_reminder_time),
             email_reminders=data.get("email_reminders", user.email_reminders),
+            nudge_emails=data.get("nudge_emails"),
+            weekly_summary_emails=data.get("weekly_summary_emails"),
+            weekly_summary_day=data.get("weekly_summary_day"),
+            weekly_summary_time=data.get("weekly_summary_time"),
+            trainer_digest_emails=data.get("trainer_digest_emails"),
         )
         return Response(s.MeSerializer(user).data)
 
