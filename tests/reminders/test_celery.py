@@ -45,6 +45,8 @@ from programs.reminders.kinds import outbox_dispatch
 from programs.reminders.models import OutboxMessage
 from programs.reminders.services import reminder_schedule_refresh
 from programs.reminders.tasks import outbox_dispatch_task, outbox_send_batch_task
+from programs.reminders.weekly_summary import week_monday, weekly_summary_schedule_refresh
+from programs.selectors import enrolment_progress
 from stretchhub.celery import app
 from tests.factories import EnrolmentFactory, UserFactory, build_program
 from tests.redis_server import redis_server_fixture
@@ -285,6 +287,27 @@ def due_now(count: int) -> list[Enrolment]:
     return members_due(count, due_at=a_minute_ago())
 
 
+def members_due_a_weekly_summary(count: int, *, due_at: dt.datetime) -> list[User]:
+    """`count` members in four zones whose chosen summary day and time, in their own zone, is `due_at`."""
+    program = build_program(weeks=2, days=EVERY_DAY, items_per_session=1, author=None)
+    members = []
+    for n in range(count):
+        zone = ZONES[n % len(ZONES)]
+        local = due_at.astimezone(ZoneInfo(zone))
+        member = UserFactory(
+            timezone=zone, password=None, weekly_summary_day=local.weekday(), weekly_summary_time=local.time()
+        )
+        # Three days in, so the week had sessions due; reminders off for the
+        # program, so the summary is their only email.
+        EnrolmentFactory(
+            program=program, member=member, start_date=local.date() - dt.timedelta(days=3), reminders_enabled=False
+        )
+        members.append(member)
+    weekly_summary_schedule_refresh(users=members, now=due_at - dt.timedelta(seconds=30))
+    assert all(m.next_weekly_summary_at == due_at for m in members)
+    return members
+
+
 def zone_at_8am(now: dt.datetime) -> str:
     """A zone where it is 08:xx now, so a trainer there is due today's digest."""
     offset = (8 - now.hour) % 24
@@ -349,8 +372,9 @@ def rows_of(recipients) -> list[OutboxMessage]:
 def test_it_delivers_each_kind_of_message_complete_through_a_real_worker(workers, sink, queue):
     reminded = due_now(4)
     nudged = members_due(2, due_at=a_minute_ago(), missed_yesterday=True)
+    summarised = members_due_a_weekly_summary(2, due_at=a_minute_ago())
     (trainer,) = trainers_with_a_slipped_member(1)
-    recipients = [e.member for e in reminded + nudged] + [trainer]
+    recipients = [e.member for e in reminded + nudged] + summarised + [trainer]
     worker = workers()
     outbox_dispatch_task.apply_async(queue=queue)
 
@@ -359,7 +383,12 @@ def test_it_delivers_each_kind_of_message_complete_through_a_real_worker(workers
         return len(rows) == len(recipients) and {r.status for r in rows} == {Status.SENT} and rows
 
     rows = wait_for(delivered, timeout=60, what="every message sent", workers=[worker])
-    assert Counter(r.kind for r in rows) == {Kind.REMINDER: 4, Kind.NUDGE: 2, Kind.TRAINER_DIGEST: 1}
+    assert Counter(r.kind for r in rows) == {
+        Kind.REMINDER: 4,
+        Kind.NUDGE: 2,
+        Kind.WEEKLY_SUMMARY: 2,
+        Kind.TRAINER_DIGEST: 1,
+    }
     by_recipient = {item.rcpt_tos[0]: item.message for item in sink.received}
     assert sorted(by_recipient) == sorted(u.email for u in recipients)
     assert sink.count == len(recipients)
@@ -391,6 +420,20 @@ def test_it_delivers_each_kind_of_message_complete_through_a_real_worker(workers
             missed.pk
         ]
 
+    for row in (r for r in rows if r.kind == Kind.WEEKLY_SUMMARY):
+        message = by_recipient[row.recipient.email]
+        text, html = assert_complete_email(message, row)
+        local_today = row.due_at.astimezone(ZoneInfo(row.recipient.timezone)).date()
+        assert row.local_date == week_monday(local_today)
+        assert "/r/off/" in message["List-Unsubscribe"], "its one click switches the weekly summary off"
+        enrolment = Enrolment.objects.get(member=row.recipient)
+        # The numbers the enrolment's page shows for the send day.
+        week = enrolment_progress(enrolment=enrolment, today=local_today).progress.adherence_7_days
+        assert week.due > 0
+        assert message["Subject"] == f"Your week in StretchHub: {week.done} of {week.due} sessions done"
+        for part in (text, html):
+            assert f"{site}/enrolments/{enrolment.pk}/" in part
+
     (digest,) = (r for r in rows if r.kind == Kind.TRAINER_DIGEST)
     message = by_recipient[trainer.email]
     text, html = assert_complete_email(message, digest)
@@ -416,11 +459,13 @@ def test_every_due_message_goes_out_once_and_in_time_through_dispatcher_races_a_
 ):
     due_at = a_minute_ago()
     enrolments = members_due(30, due_at=due_at) + members_due(12, due_at=due_at, missed_yesterday=True)
+    summarised = members_due_a_weekly_summary(10, due_at=due_at)
     trainers = trainers_with_a_slipped_member(6)
     expected_kinds = {e.member.email: Kind.REMINDER for e in enrolments[:30]}
     expected_kinds |= {e.member.email: Kind.NUDGE for e in enrolments[30:]}
+    expected_kinds |= {m.email: Kind.WEEKLY_SUMMARY for m in summarised}
     expected_kinds |= {t.email: Kind.TRAINER_DIGEST for t in trainers}
-    recipients = [e.member for e in enrolments] + trainers
+    recipients = [e.member for e in enrolments] + summarised + trainers
 
     # Greylisting: every second recipient whose first attempt comes before the
     # kill gets "451 try again later" (at most six of them). From the 4th
