@@ -8,15 +8,18 @@ from collections.abc import Sequence
 from . import outbox, services
 from .models import OutboxMessage
 from .trainer_digest import TrainerDigestKind
+from .weekly_summary import WeeklySummaryKind
 
 Kind = OutboxMessage.Kind
+WEEKLY_SUMMARIES = WeeklySummaryKind()
 TRAINER_DIGESTS = TrainerDigestKind()
 
 # In this order within a dispatch run: a session's reminder before the rest.
-DISPATCHERS: list[outbox.MessageKind] = [services.ENROLMENT_MESSAGES, TRAINER_DIGESTS]
+DISPATCHERS: list[outbox.MessageKind] = [services.ENROLMENT_MESSAGES, WEEKLY_SUMMARIES, TRAINER_DIGESTS]
 BUILDERS: dict[str, outbox.MessageKind] = {
     Kind.REMINDER: services.REMINDERS,
     Kind.NUDGE: services.NUDGES,
+    Kind.WEEKLY_SUMMARY: WEEKLY_SUMMARIES,
     Kind.TRAINER_DIGEST: TRAINER_DIGESTS,
 }
 

@@ -144,6 +144,31 @@ def bulk_headers(unsubscribe_url: str) -> dict[str, str]:
     }
 
 
+GROUPED_UPDATES = 10
+
+
+def save_next_instants(objects: Sequence, *, field: str) -> None:
+    """Store each object's next-due instant (`field`), in at most GROUPED_UPDATES + 1 queries.
+
+    Recipients due together mostly move on to the same instant (same zone, time
+    and schedule): one UPDATE per value is far cheaper for the database than
+    bulk_update's CASE with a branch per row. The rest go in one bulk_update.
+    """
+    if not objects:
+        return
+    model = type(objects[0])
+    by_value: dict[dt.datetime | None, list[int]] = defaultdict(list)
+    for obj in objects:
+        by_value[getattr(obj, field)].append(obj.pk)
+    groups = sorted(by_value.items(), key=lambda item: len(item[1]), reverse=True)
+    for value, ids in groups[:GROUPED_UPDATES]:
+        model.objects.filter(pk__in=ids).update(**{field: value})
+    grouped = {pk for _, ids in groups[:GROUPED_UPDATES] for pk in ids}
+    rest = [obj for obj in objects if obj.pk not in grouped]
+    if rest:
+        model.objects.bulk_update(rest, [field], batch_size=len(rest))
+
+
 # --- Dispatch -------------------------------------------------------------------------------------------
 
 

@@ -168,32 +168,10 @@ def reminder_schedule_refresh(*, enrolments: Iterable[Enrolment], now: dt.dateti
                 enrolment.next_reminder_at = value
                 changed.append(enrolment)
         if changed:
-            _save_next_reminders(changed)
+            outbox.save_next_instants(changed, field="next_reminder_at")
     for enrolment in given:
         if enrolment.pk in new_values:
             enrolment.next_reminder_at = new_values[enrolment.pk]
-
-
-GROUPED_UPDATES = 10
-
-
-def _save_next_reminders(enrolments: Sequence[Enrolment]) -> None:
-    """Store next_reminder_at, in at most GROUPED_UPDATES + 1 queries.
-
-    Enrolments due together mostly move on to the same instant (same zone,
-    time and schedule): one UPDATE per value is far cheaper for the database
-    than bulk_update's CASE with a branch per row. The rest go in one bulk_update.
-    """
-    by_value: dict[dt.datetime | None, list[int]] = defaultdict(list)
-    for enrolment in enrolments:
-        by_value[enrolment.next_reminder_at].append(enrolment.pk)
-    groups = sorted(by_value.items(), key=lambda item: len(item[1]), reverse=True)
-    for value, ids in groups[:GROUPED_UPDATES]:
-        Enrolment.objects.filter(pk__in=ids).update(next_reminder_at=value)
-    grouped = {pk for _, ids in groups[:GROUPED_UPDATES] for pk in ids}
-    rest = [e for e in enrolments if e.pk not in grouped]
-    if rest:
-        Enrolment.objects.bulk_update(rest, ["next_reminder_at"], batch_size=len(rest))
 
 
 def due_enrolments_query(*, now: dt.datetime):
@@ -258,7 +236,7 @@ class EnrolmentMessages:
         # Insert-or-nothing: a row that already exists for (enrolment, kind,
         # local date) — from a duplicate dispatcher, a second beat — is left alone.
         OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        _save_next_reminders(enrolments)
+        outbox.save_next_instants(enrolments, field="next_reminder_at")
         return rows
 
 

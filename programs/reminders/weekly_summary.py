@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from programs.models import Enrolment, ProgramSession
 from programs.pain_chart import pain_chart
 from programs.selectors import EnrolmentProgress, SessionSlot, enrolment_progress, member_progress_prefetches
 
-from . import links, outbox
+from . import due, links, outbox
 from .due import reminder_instant
 from .emails import ReminderEmail
 from .models import OutboxMessage
@@ -36,8 +36,7 @@ from .models import OutboxMessage
 PREFERENCE = "weekly_summary_emails"
 WEEK = dt.timedelta(days=7)
 # Users whose next summary is stored per round of queries (keeps IN lists under SQLite's limit).
-CHUNK = 1000
-GROUPED_UPDATES = 10
+CHUNK = outbox.CHUNK
 USER_FIELDS = (
     "id",
     "email",
@@ -88,13 +87,6 @@ def next_summary_at(
         monday += WEEK
 
 
-def _tz(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):  # validated on save; a bad legacy value must not stop a batch
-        return ZoneInfo("UTC")
-
-
 def summary_wanted(user: User, *, has_current_enrolment: bool) -> bool:
     """Whether a member gets weekly summaries at all (switch, account, address, something to follow)."""
     return bool(user.weekly_summary_emails and user.is_active and user.email and has_current_enrolment)
@@ -106,28 +98,10 @@ def _user_next(user: User, *, has_current: bool, now: dt.datetime, handled_week:
     return next_summary_at(
         weekday=user.weekly_summary_day,
         at=user.weekly_summary_time,
-        tz=_tz(user.timezone),
+        tz=due.zone(user.timezone),
         now=now,
         handled_week=handled_week,
     )
-
-
-def _save_next(users: Sequence[User]) -> None:
-    """Store next_weekly_summary_at in at most GROUPED_UPDATES + 1 queries.
-
-    Members due together mostly move on to the same instant (same zone, day and
-    time): one UPDATE per value is cheaper than bulk_update's CASE with a branch per row.
-    """
-    by_value: dict[dt.datetime | None, list[int]] = defaultdict(list)
-    for user in users:
-        by_value[user.next_weekly_summary_at].append(user.pk)
-    groups = sorted(by_value.items(), key=lambda item: len(item[1]), reverse=True)
-    for value, ids in groups[:GROUPED_UPDATES]:
-        User.objects.filter(pk__in=ids).update(next_weekly_summary_at=value)
-    grouped = {pk for _, ids in groups[:GROUPED_UPDATES] for pk in ids}
-    rest = [u for u in users if u.pk not in grouped]
-    if rest:
-        User.objects.bulk_update(rest, ["next_weekly_summary_at"], batch_size=len(rest))
 
 
 def weekly_summary_schedule_refresh(*, users: Iterable[User], now: dt.datetime | None = None) -> None:
@@ -163,7 +137,7 @@ def weekly_summary_schedule_refresh(*, users: Iterable[User], now: dt.datetime |
                 user.next_weekly_summary_at = value
                 changed.append(user)
         if changed:
-            _save_next(changed)
+            outbox.save_next_instants(changed, field="next_weekly_summary_at")
     for user in given:
         if user.pk in new_values:
             user.next_weekly_summary_at = new_values[user.pk]
@@ -266,7 +240,7 @@ def weekly_summary_content(
 
     `enrolments` are the member's active ones, loaded with member_progress_prefetches().
     """
-    tz = _tz(member.timezone)
+    tz = due.zone(member.timezone)
     weeks = [
         week
         for enrolment in enrolments
@@ -427,7 +401,7 @@ class WeeklySummaryKind:
 
         rows = []
         for user in users:
-            tz = _tz(user.timezone)
+            tz = due.zone(user.timezone)
             due_at = user.next_weekly_summary_at
             send_date = due_at.astimezone(tz).date()
             monday = week_monday(send_date)
@@ -453,7 +427,7 @@ class WeeklySummaryKind:
             user.next_weekly_summary_at = _user_next(user, has_current=bool(enrolments), now=now, handled_week=monday)
         if rows:
             OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-        _save_next(users)
+        outbox.save_next_instants(users, field="next_weekly_summary_at")
         return rows
 
     def build(
@@ -481,7 +455,7 @@ class WeeklySummaryKind:
                 skip(message, "Weekly summaries are switched off, or the member cannot get email.")
                 continue
             summary = weekly_summary_content(
-                member=member, enrolments=mine, send_date=_send_date(message, _tz(member.timezone))
+                member=member, enrolments=mine, send_date=_send_date(message, due.zone(member.timezone))
             )
             if summary is None:
                 skip(message, "Nothing was due this week.")

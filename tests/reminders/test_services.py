@@ -189,7 +189,7 @@ def test_it_bounds_the_updates_when_every_enrolment_moves_to_a_different_instant
         enrolment.reminder_time = dt.time(9, minute)
         enrolment.save()
     # four reads, GROUPED_UPDATES single-value UPDATEs, one bulk_update for the rest
-    with django_assert_num_queries(4 + services.GROUPED_UPDATES + 1):
+    with django_assert_num_queries(4 + outbox.GROUPED_UPDATES + 1):
         reminder_schedule_refresh(enrolments=enrolments, now=NOW)
     stored = dict(Enrolment.objects.values_list("pk", "next_reminder_at"))
     assert stored == {e.pk: dt.datetime(2026, 3, 4, 8, n, tzinfo=UTC) for n, e in enumerate(enrolments)}
