@@ -1,4 +1,4 @@
-"""Reminders through a real Celery worker process, a real broker and a real SMTP server.
+"""The outbox through a real Celery worker process, a real broker and a real SMTP server.
 
 The broker is whatever the settings say: the filesystem transport on a fresh
 machine, Redis in CI's second run. The worker is a subprocess (it must be: the
@@ -6,19 +6,26 @@ chaos test kills it with SIGKILL), so it needs a database another process can
 open: on PostgreSQL the test database itself, with committed (transactional)
 tests; on SQLite a file database made for this module, since the test
 database there lives in this process's memory.
+
+The worker runs on the project's own settings (leases, timeouts, prefetch):
+what these tests prove is the configuration that ships.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections import Counter, defaultdict
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -31,23 +38,29 @@ from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 
-from programs.models import Completion, Enrolment
+from accounts.models import User
+from programs.models import Completion, Enrolment, ProgramSession
 from programs.reminders import outbox
 from programs.reminders.kinds import outbox_dispatch
 from programs.reminders.models import OutboxMessage
 from programs.reminders.services import reminder_schedule_refresh
 from programs.reminders.tasks import outbox_dispatch_task, outbox_send_batch_task
+from programs.reminders.weekly_summary import week_monday, weekly_summary_schedule_refresh
+from programs.selectors import enrolment_progress
 from stretchhub.celery import app
 from tests.factories import EnrolmentFactory, UserFactory, build_program
 from tests.redis_server import redis_server_fixture
 
 from .conftest import EVERY_DAY
-from .smtp_sink import start_sink
+from .smtp_sink import Received, start_sink
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 REPO = Path(__file__).resolve().parents[2]
-Status = OutboxMessage.Status
+Kind, Status = OutboxMessage.Kind, OutboxMessage.Status
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Lord_Howe")
+# docs/messages.md: a message leaves within two minutes of its time, even when
+# the worker sending it is killed.
+LATENESS_BOUND = dt.timedelta(seconds=120)
 
 pytestmark = [pytest.mark.celery]
 if ON_POSTGRES:
@@ -81,8 +94,10 @@ def sqlite_file_db(django_db_blocker, tmp_path_factory):
 @pytest.fixture
 def database_url(sqlite_file_db, request) -> str:
     if sqlite_file_db is not None:
-        # One file database for the module: start each test from no enrolments.
+        # One file database for the module: start each test from nobody, so an
+        # earlier test's trainer is not due a digest in this one.
         Enrolment.objects.all().delete()
+        User.objects.all().delete()
         return f"sqlite:///{sqlite_file_db}"
     db = connection.settings_dict
     auth = quote(db["USER"] or "postgres") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
@@ -124,6 +139,9 @@ class Worker:
             )
         return self
 
+    def ready(self) -> bool:
+        return bool(re.search(r"\bready\.", self.log.read_text(errors="replace")))
+
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and pool) at once."""
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -139,7 +157,8 @@ class Worker:
             self.kill()
 
     def tail(self) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
+        lines = self.log.read_text(errors="replace").splitlines()[-40:]
+        return f"--- {self.log.name} ---\n" + "\n".join(lines)
 
 
 @pytest.fixture
@@ -173,13 +192,15 @@ def workers(database_url, sink, queue, tmp_path):
         "DATABASE_URL": database_url,
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(sink.port),
-        "EMAIL_TIMEOUT": "10",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     }
+    # The project's lease settings, not a shortened copy: the tests prove the real ones.
+    for name in ("OUTBOX_QUEUED_LEASE_SECONDS", "OUTBOX_SENDING_LEASE_SECONDS", "EMAIL_TIMEOUT"):
+        env.pop(name, None)
     started: list[Worker] = []
 
     def start() -> Worker:
-        worker = Worker(queue=queue, env=env, log=tmp_path / "worker.log").start()
+        worker = Worker(queue=queue, env=env, log=tmp_path / f"worker-{len(started) + 1}.log").start()
         started.append(worker)
         return worker
 
@@ -195,150 +216,343 @@ def enqueue_on(queue: str):
     return enqueue
 
 
-def due_now(count: int) -> list[Enrolment]:
-    """`count` members in four zones whose reminder time, in their own zone, was a minute ago."""
+class Beat:
+    """Celery beat's dispatch, run from the test itself: `outbox_dispatch` here, its batches to the test queue.
+
+    In this process rather than as a task, so it keeps its rhythm while no
+    worker is alive. Every 10 s rather than every minute, to keep the test
+    short; with the real 60 s beat a killed worker's message still leaves
+    within lease + 60 s + send, under two minutes (docs/messages.md).
+    """
+
+    def __init__(self, *, queue: str, every: float = 10):
+        self.queue, self.every = queue, every
+        self.next_at = time.monotonic() + every
+        self.runs: list[outbox.DispatchResult] = []
+
+    def __call__(self) -> None:
+        if time.monotonic() < self.next_at:
+            return
+        self.runs.append(outbox_dispatch(enqueue=enqueue_on(self.queue), batch_size=10))
+        self.next_at += self.every
+
+
+def wait_for(condition, *, timeout: float, what: str, workers=(), beat: Beat | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if beat is not None:
+            beat()
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    detail = "".join(f"\n{worker.tail()}" for worker in workers)
+    raise AssertionError(f"Timed out waiting for {what}{detail}")
+
+
+# --- Who is due what, now -------------------------------------------------------------------------------
+
+
+def a_minute_ago() -> dt.datetime:
+    return (timezone.now() - dt.timedelta(minutes=1)).replace(microsecond=0)
+
+
+def members_due(count: int, *, due_at: dt.datetime, missed_yesterday: bool = False) -> list[Enrolment]:
+    """`count` members in four zones whose reminder time, in their own zone, is `due_at`.
+
+    With `missed_yesterday`, yesterday (their local date) had a session, still
+    open, and today has none: what is due is a catch-up nudge, not a reminder.
+    """
     # No author: a trainer needs the "Trainers" group, which an earlier
     # transactional test elsewhere in the suite may have flushed away.
-    program = build_program(weeks=1, days=EVERY_DAY, items_per_session=2, author=None)
-    due_at = (timezone.now() - dt.timedelta(minutes=1)).replace(microsecond=0)
+    if missed_yesterday:
+        program = build_program(weeks=1, days=(1, 3), items_per_session=2, author=None)
+    else:
+        program = build_program(weeks=1, days=EVERY_DAY, items_per_session=2, author=None)
     enrolments = []
     for n in range(count):
         zone = ZONES[n % len(ZONES)]
         local = due_at.astimezone(ZoneInfo(zone))
+        start_date = local.date() - dt.timedelta(days=1 if missed_yesterday else 0)
         member = UserFactory(timezone=zone, password=None)
         enrolments.append(
-            EnrolmentFactory(program=program, member=member, start_date=local.date(), reminder_time=local.time())
+            EnrolmentFactory(program=program, member=member, start_date=start_date, reminder_time=local.time())
         )
     reminder_schedule_refresh(enrolments=enrolments, now=due_at - dt.timedelta(seconds=30))
     assert all(e.next_reminder_at == due_at for e in enrolments)
     return enrolments
 
 
-def wait_for(condition, *, timeout: float, what: str, worker: Worker | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    detail = f"\n--- worker log ---\n{worker.tail()}" if worker else ""
-    raise AssertionError(f"Timed out waiting for {what}{detail}")
+def due_now(count: int) -> list[Enrolment]:
+    return members_due(count, due_at=a_minute_ago())
 
 
-def statuses(enrolments) -> dict:
-    rows = OutboxMessage.objects.filter(enrolment__in=enrolments)
-    return dict(rows.values_list("enrolment_id", "status"))
+def members_due_a_weekly_summary(count: int, *, due_at: dt.datetime) -> list[User]:
+    """`count` members in four zones whose chosen summary day and time, in their own zone, is `due_at`."""
+    program = build_program(weeks=2, days=EVERY_DAY, items_per_session=1, author=None)
+    members = []
+    for n in range(count):
+        zone = ZONES[n % len(ZONES)]
+        local = due_at.astimezone(ZoneInfo(zone))
+        member = UserFactory(
+            timezone=zone, password=None, weekly_summary_day=local.weekday(), weekly_summary_time=local.time()
+        )
+        # Three days in, so the week had sessions due; reminders off for the
+        # program, so the summary is their only email.
+        EnrolmentFactory(
+            program=program, member=member, start_date=local.date() - dt.timedelta(days=3), reminders_enabled=False
+        )
+        members.append(member)
+    weekly_summary_schedule_refresh(users=members, now=due_at - dt.timedelta(seconds=30))
+    assert all(m.next_weekly_summary_at == due_at for m in members)
+    return members
 
 
-def test_it_delivers_one_complete_email_per_due_member_through_a_real_worker(workers, sink, queue):
-    enrolments = due_now(12)
+def zone_at_8am(now: dt.datetime) -> str:
+    """A zone where it is 08:xx now, so a trainer there is due today's digest."""
+    offset = (8 - now.hour) % 24
+    if offset > 14:  # UTC+15 … UTC+23 do not exist; the same hour is UTC−9 … UTC−1
+        offset -= 24
+    # Etc zones have the POSIX sign: Etc/GMT-3 is three hours ahead of UTC.
+    return f"Etc/GMT{-offset:+d}"
+
+
+def trainers_with_a_slipped_member(count: int) -> list[User]:
+    """Trainers in a zone where their 08:00 digest is due, each with one member who slipped."""
+    now = timezone.now()
+    zone = zone_at_8am(now)
+    assert now.astimezone(ZoneInfo(zone)).hour == 8
+    trainers = []
+    for _ in range(count):
+        trainer = UserFactory(username=f"coach-{uuid.uuid4().hex[:8]}", is_staff=True, timezone=zone, password=None)
+        program = build_program(weeks=1, days=EVERY_DAY, items_per_session=1, author=trainer)
+        # Started ten days ago and never ticked a session: slipped. All their
+        # sessions are past, and no next email is scheduled: no mail of their own.
+        EnrolmentFactory(
+            program=program,
+            member=UserFactory(timezone="Europe/London", password=None),
+            start_date=now.date() - dt.timedelta(days=10),
+        )
+        trainers.append(trainer)
+    return trainers
+
+
+# --- Reading what arrived -------------------------------------------------------------------------------
+
+URL = re.compile(r"https?://[^\s\"'<>]+")
+
+
+def assert_complete_email(message: EmailMessage, row: OutboxMessage) -> tuple[str, str]:
+    """Text and HTML, absolute links only, the row's Message-ID, one-click unsubscribe; (text, html)."""
+    site = settings.SITE_URL
+    assert message["To"] == row.recipient.email
+    assert message["Message-ID"] == outbox.message_id(row)
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert URL.findall(text) and all(url.startswith(f"{site}/") for url in URL.findall(text)), text
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert hrefs and all(href.startswith(f"{site}/") for href in hrefs), hrefs
+    unsubscribe = re.fullmatch(r"<([^>]+)>", message["List-Unsubscribe"].strip())
+    assert unsubscribe and unsubscribe[1].startswith(f"{site}/r/"), message["List-Unsubscribe"]
+    assert unsubscribe[1] in text
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    return text, html
+
+
+def link_path(text: str, prefix: str) -> str:
+    return urlsplit(re.search(rf"{re.escape(settings.SITE_URL)}{prefix}\S+/", text)[0]).path
+
+
+def rows_of(recipients) -> list[OutboxMessage]:
+    return list(OutboxMessage.objects.filter(recipient__in=recipients).select_related("recipient").order_by("pk"))
+
+
+def test_it_delivers_each_kind_of_message_complete_through_a_real_worker(workers, sink, queue):
+    reminded = due_now(4)
+    nudged = members_due(2, due_at=a_minute_ago(), missed_yesterday=True)
+    summarised = members_due_a_weekly_summary(2, due_at=a_minute_ago())
+    (trainer,) = trainers_with_a_slipped_member(1)
+    recipients = [e.member for e in reminded + nudged] + summarised + [trainer]
     worker = workers()
     outbox_dispatch_task.apply_async(queue=queue)
 
-    wait_for(lambda: sink.count >= 12, timeout=60, what="12 messages at the SMTP server", worker=worker)
-    wait_for(
-        lambda: set(statuses(enrolments).values()) == {Status.SENT},
-        timeout=20,
-        what="deliveries marked sent",
-        worker=worker,
-    )
-    by_recipient = {item.rcpt_tos[0]: item.message for item in sink.received}
-    assert sorted(by_recipient) == sorted(e.member.email for e in enrolments)
-    assert len(sink.peers) == 1, "one batch, one SMTP connection"
+    def delivered():
+        rows = rows_of(recipients)
+        return len(rows) == len(recipients) and {r.status for r in rows} == {Status.SENT} and rows
 
+    rows = wait_for(delivered, timeout=60, what="every message sent", workers=[worker])
+    assert Counter(r.kind for r in rows) == {
+        Kind.REMINDER: 4,
+        Kind.NUDGE: 2,
+        Kind.WEEKLY_SUMMARY: 2,
+        Kind.TRAINER_DIGEST: 1,
+    }
+    by_recipient = {item.rcpt_tos[0]: item.message for item in sink.received}
+    assert sorted(by_recipient) == sorted(u.email for u in recipients)
+    assert sink.count == len(recipients)
     site = settings.SITE_URL
-    for enrolment in enrolments:
-        message: EmailMessage = by_recipient[enrolment.member.email]
-        assert message["To"] == enrolment.member.email
-        assert message["Subject"].startswith("Time to stretch: Week 1 day ")
-        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        assert re.fullmatch(rf"<{re.escape(site)}/r/unsubscribe/[^>]+/>", message["List-Unsubscribe"].strip())
-        assert message.get_content_type() == "multipart/alternative"
-        text = message.get_body(("plain",)).get_content()
-        html = message.get_body(("html",)).get_content()
+
+    for row in (r for r in rows if r.kind == Kind.REMINDER):
+        text, html = assert_complete_email(by_recipient[row.recipient.email], row)
+        assert by_recipient[row.recipient.email]["Subject"].startswith("Time to stretch: Week 1 day ")
         for part in (text, html):
-            assert f"{site}/enrolments/{enrolment.pk}/sessions/" in part
+            assert f"{site}/enrolments/{row.enrolment_id}/sessions/" in part
             assert f"{site}/r/done/" in part and f"{site}/r/unsubscribe/" in part
 
-    # The done link in the email works: GET asks, POST ticks the session off.
-    message = by_recipient[enrolments[0].member.email]
-    done_path = urlsplit(re.search(rf"{re.escape(site)}(/r/done/\S+/)", message.get_body(("plain",)).get_content())[0])
     client = Client()
-    assert b"Yes, I did it" in client.get(done_path.path).content
-    assert client.post(done_path.path).status_code == 200
-    assert Completion.objects.filter(enrolment=enrolments[0]).count() == 1
+    for row in (r for r in rows if r.kind == Kind.NUDGE):
+        message = by_recipient[row.recipient.email]
+        text, html = assert_complete_email(message, row)
+        assert message["Subject"].startswith("Catch up when it suits you: Week 1 day 1")
+        assert "/r/off/" in message["List-Unsubscribe"], "the nudge's one click switches nudges off"
+        missed = ProgramSession.objects.get(program=row.enrolment.program, week=1, day=1)
+        assert row.local_date == row.enrolment.start_date + dt.timedelta(days=1)
+        assert f"{site}/enrolments/{row.enrolment_id}/sessions/{missed.pk}/" in text
+        # The one-click done link ticks the session missed yesterday: GET asks, POST records.
+        done = link_path(text, "/r/done/")
+        assert f'href="{site}{done}"' in html
+        assert b"Yes, I did it" in client.get(done).content
+        assert not Completion.objects.filter(enrolment=row.enrolment).exists()
+        assert client.post(done).status_code == 200
+        assert list(Completion.objects.filter(enrolment=row.enrolment).values_list("program_session", flat=True)) == [
+            missed.pk
+        ]
+
+    for row in (r for r in rows if r.kind == Kind.WEEKLY_SUMMARY):
+        message = by_recipient[row.recipient.email]
+        text, html = assert_complete_email(message, row)
+        local_today = row.due_at.astimezone(ZoneInfo(row.recipient.timezone)).date()
+        assert row.local_date == week_monday(local_today)
+        assert "/r/off/" in message["List-Unsubscribe"], "its one click switches the weekly summary off"
+        enrolment = Enrolment.objects.get(member=row.recipient)
+        # The numbers the enrolment's page shows for the send day.
+        week = enrolment_progress(enrolment=enrolment, today=local_today).progress.adherence_7_days
+        assert week.due > 0
+        assert message["Subject"] == f"Your week in StretchHub: {week.done} of {week.due} sessions done"
+        for part in (text, html):
+            assert f"{site}/enrolments/{enrolment.pk}/" in part
+
+    (digest,) = (r for r in rows if r.kind == Kind.TRAINER_DIGEST)
+    message = by_recipient[trainer.email]
+    text, html = assert_complete_email(message, digest)
+    assert digest.local_date == timezone.now().astimezone(ZoneInfo(trainer.timezone)).date()
+    assert "/r/off/" in message["List-Unsubscribe"]
+    slipped = Enrolment.objects.get(program__author=trainer)
+    assert str(slipped.member) in text and "No session done since starting on" in text
+    assert f"{site}/admin/programs/enrolment/?program__id__exact={slipped.program_id}" in text
 
 
-def test_it_sends_exactly_one_email_per_member_through_duplicate_dispatchers_a_killed_worker_and_451s(
+# --- Chaos, in real time --------------------------------------------------------------------------------
+
+
+def lateness_table(lateness: dict[str, list[float]]) -> str:
+    lines = [f"{'kind':<16}{'sent':>6}{'max':>10}{'median':>10}"]
+    for kind, seconds in sorted(lateness.items()):
+        lines.append(f"{kind:<16}{len(seconds):>6}{max(seconds):>9.1f}s{statistics.median(seconds):>9.1f}s")
+    return "\n".join(lines)
+
+
+def test_every_due_message_goes_out_once_and_in_time_through_dispatcher_races_a_killed_worker_and_451s(
     workers, sink, queue
 ):
-    enrolments = due_now(30)
-    emails = sorted(e.member.email for e in enrolments)
-    # A quarter of the members first get "451 try again later"; the 8th message
-    # is held open so the worker can be killed in the middle of sending it.
-    unlucky = set(emails[::4])
-    sink.reply = lambda rcpt, attempt: "451 4.3.0 Greylisted, try again later" if rcpt in unlucky else None
-    sink.hold_at = 8
+    due_at = a_minute_ago()
+    enrolments = members_due(30, due_at=due_at) + members_due(12, due_at=due_at, missed_yesterday=True)
+    summarised = members_due_a_weekly_summary(10, due_at=due_at)
+    trainers = trainers_with_a_slipped_member(6)
+    expected_kinds = {e.member.email: Kind.REMINDER for e in enrolments[:30]}
+    expected_kinds |= {e.member.email: Kind.NUDGE for e in enrolments[30:]}
+    expected_kinds |= {m.email: Kind.WEEKLY_SUMMARY for m in summarised}
+    expected_kinds |= {t.email: Kind.TRAINER_DIGEST for t in trainers}
+    recipients = [e.member for e in enrolments] + summarised + trainers
+
+    # Greylisting: every second recipient whose first attempt comes before the
+    # kill gets "451 try again later" (at most six of them). Only before: the
+    # two-minute bound is for a killed worker, and a retry waits its backoff
+    # (a minute) on purpose, so a message both held by the dead worker and
+    # greylisted afterwards would be late by design, not by a fault. From the 4th
+    # message on, the first one sent in the middle of a connection (that is,
+    # of a batch) is held open, and the worker is killed while it holds it.
+    killed = threading.Event()
+    first_attempts = itertools.count()
+    greylisted: set[str] = set()
+
+    def greylist(recipient: str, attempt: int) -> str | None:
+        if attempt == 1 and not killed.is_set() and len(greylisted) < 6 and next(first_attempts) % 2 == 0:
+            greylisted.add(recipient)
+            return "451 4.7.1 Greylisted, try again later"
+        return None
+
+    sink.reply = greylist
+    sink.hold_at, sink.hold_mid_connection = 4, True
 
     first = workers()
+    wait_for(first.ready, timeout=60, what="the worker", workers=[first])
+    started = timezone.now()
+    beat = Beat(queue=queue)
     # Three dispatchers at once: two in the worker's pool, one here.
     outbox_dispatch_task.apply_async(queue=queue)
     outbox_dispatch_task.apply_async(queue=queue)
-    outbox_dispatch(enqueue=enqueue_on(queue), batch_size=5)
-    assert OutboxMessage.objects.filter(enrolment__in=enrolments).count() == 30
+    outbox_dispatch(enqueue=enqueue_on(queue), batch_size=10)
 
-    assert sink.holding.wait(60), f"the worker never reached the 8th message\n{first.tail()}"
-    # Kill while the held message is the worker's only SMTP transaction: its
-    # other pool process may still be sending, and SIGKILL between a server's
-    # 250 and the SENT mark is the one duplicate the design accepts (the claim
-    # in programs/reminders/services.py). So wait until nothing else moves.
-    previous, quiet_since = None, time.monotonic()
-    while time.monotonic() - quiet_since < 1:
-        current = (sink.data_commands, sink.count)
-        if current != previous:
-            previous, quiet_since = current, time.monotonic()
-        time.sleep(0.05)
-    killed_at = timezone.now()
+    wait_for(sink.holding.is_set, timeout=60, what="a message held mid-batch", workers=[first], beat=beat)
+    killed.set()
     first.kill()
-
     second = workers()
 
-    def idle():
-        # Nothing the new worker claimed is still in its hands.
-        return not OutboxMessage.objects.filter(
-            enrolment__in=enrolments, status=Status.CLAIMED, claimed_at__gt=killed_at
-        ).exists()
+    def all_sent():
+        statuses = list(OutboxMessage.objects.filter(recipient__in=recipients).values_list("status", flat=True))
+        return len(statuses) == len(recipients) and set(statuses) == {Status.SENT}
 
-    wait_for(lambda: Status.RETRYING in statuses(enrolments).values(), timeout=60, what="retries", worker=second)
-    # Wait until the second worker has drained the queue: nothing changes for 3 s.
-    previous, stable_since = None, time.monotonic()
-    while time.monotonic() - stable_since < 3:
-        current = (idle(), sink.count, sorted(statuses(enrolments).items()))
-        if current != previous:
-            previous, stable_since = current, time.monotonic()
-        time.sleep(0.3)
-    assert idle(), "the second worker should be idle before claims are taken back"
+    # Generous: the lateness bound below is the assertion, this only stops a hung test.
+    wait_for(all_sent, timeout=170, what="every message sent", workers=[first, second], beat=beat)
 
-    # The mail server recovers; ten minutes later the dispatcher takes back the
-    # claims the killed worker left and re-queues the retries.
-    sink.reply = None
-    later = killed_at + outbox.sending_lease() + dt.timedelta(seconds=1)
-    result = outbox_dispatch(enqueue=enqueue_on(queue), now=later, batch_size=5)
-    assert result.requeued > 0
+    rows = rows_of(recipients)
+    row_by_email = {r.recipient.email: r for r in rows}
+    assert {email: r.kind for email, r in row_by_email.items()} == expected_kinds
+    row_by_message_id = {outbox.message_id(r): r for r in rows}
+    copies: dict[str, list[Received]] = defaultdict(list)
+    for item in list(sink.received):
+        (recipient,) = item.rcpt_tos
+        row = row_by_message_id.get(item.message["Message-ID"])
+        assert row is not None and row.recipient.email == recipient, f"unexpected message to {recipient}"
+        copies[item.message["Message-ID"]].append(item)
 
-    wait_for(
-        lambda: set(statuses(enrolments).values()) == {Status.SENT},
-        timeout=60,
-        what="every delivery sent",
-        worker=second,
-    )
-    wait_for(lambda: sink.count >= 30, timeout=10, what="30 messages", worker=second)
-    time.sleep(1)  # anything doubled would arrive now
-    assert sink.recipients() == {email: 1 for email in emails}
-    # Some members were greylisted and got their email on a later attempt.
-    assert any(sink.attempts[email] >= 2 for email in unlucky)
-    assert OutboxMessage.objects.filter(enrolment__in=enrolments, attempts__gte=2).exists()
-    assert OutboxMessage.objects.filter(enrolment__in=enrolments).count() == 30
+    # Lateness: from when the message was due (or when this test made it so,
+    # if later: a digest is due from 08:00) to when the server accepted it.
+    lateness: dict[str, list[float]] = defaultdict(list)
+    late = []
+    for message_id, items in copies.items():
+        row = row_by_message_id[message_id]
+        seconds = (min(i.arrived_at for i in items) - max(row.due_at, started)).total_seconds()
+        lateness[row.kind].append(seconds)
+        if seconds > LATENESS_BOUND.total_seconds():
+            late.append((row.kind, row.recipient.email, round(seconds, 1)))
+    table = lateness_table(lateness)
+    print(f"\nLateness per kind (seconds after due):\n{table}")
+
+    # Every message delivered; a second copy only in the accepted window
+    # (docs/messages.md): the server accepted a message and the process died
+    # before its sent mark. That is one message per killed sending process;
+    # of the killed worker's two, the one held mid-DATA had not been accepted,
+    # so at most the other one's, carrying the same Message-ID (the key above).
+    assert set(copies) == set(row_by_message_id), "every row's message arrived"
+    duplicates = {mid: len(items) for mid, items in copies.items() if len(items) > 1}
+    assert sum(n - 1 for n in duplicates.values()) <= 1, f"{duplicates}\n{table}"
+
+    # The worker died in the middle of a batch; the message it held had not
+    # been accepted, and went out once, taken back from the dead sender.
+    assert sink.held_after >= 1
+    held = row_by_email[sink.held_recipient]
+    assert len(copies[outbox.message_id(held)]) == 1 and held.attempts >= 2
+    # Some recipients were greylisted and got their message on a later attempt.
+    assert greylisted
+    assert all(row_by_email[email].attempts >= 2 for email in greylisted)
+    assert all(sink.attempts[email] >= 2 for email in greylisted)
+    assert sum(run.requeued for run in beat.runs) > 0, "the beat queued the retries and what the dead worker held"
+
+    assert not late, f"later than {LATENESS_BOUND}: {late}\n{table}"
 
 
 # --- A broker outage ------------------------------------------------------------------------------------
@@ -378,13 +592,18 @@ def broker(redis_server, settings):
     _forget_broker_connections()
 
 
+def statuses(enrolments) -> dict:
+    rows = OutboxMessage.objects.filter(enrolment__in=enrolments)
+    return dict(rows.values_list("enrolment_id", "status"))
+
+
 def test_reminders_dispatched_while_the_broker_is_down_go_out_once_when_it_returns(
     broker, workers, sink, queue, caplog
 ):
     enrolments = due_now(6)
     emails = sorted(e.member.email for e in enrolments)
     worker = workers()
-    wait_for(lambda: re.search(r"\bready\.", worker.log.read_text()), timeout=60, what="the worker", worker=worker)
+    wait_for(worker.ready, timeout=60, what="the worker", workers=[worker])
 
     broker.kill()
     # This minute's dispatch, as a worker runs it: the rows are claimed in the
@@ -394,7 +613,7 @@ def test_reminders_dispatched_while_the_broker_is_down_go_out_once_when_it_retur
 
     assert OutboxMessage.objects.filter(enrolment__in=enrolments).count() == 6
     assert set(statuses(enrolments).values()) == {Status.CLAIMED}
-    assert "Reminders held back: 6 could not be queued" in caplog.text
+    assert "Outbox held back: 6 could not be queued" in caplog.text
     assert sink.count == 0
 
     broker.start()
@@ -405,8 +624,7 @@ def test_reminders_dispatched_while_the_broker_is_down_go_out_once_when_it_retur
         lambda: set(statuses(enrolments).values()) == {Status.SENT},
         timeout=90,
         what="every delivery sent",
-        worker=worker,
+        workers=[worker],
     )
-    wait_for(lambda: sink.count >= 6, timeout=10, what="6 messages", worker=worker)
-    time.sleep(1)  # anything doubled would arrive now
+    # Each row is marked sent only after the server accepted it, and only by its one claimant.
     assert sink.recipients() == {email: 1 for email in emails}
