@@ -288,9 +288,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
-# One message per pool process: a worker killed mid-batch holds no message it
-# had not started, so nothing waits behind it (docs/messages.md, leases).
+# One message per pool process, and on Redis none fetched before a process is
+# free: a worker killed mid-batch holds no message it had not started (Redis
+# would give such a message back only after visibility_timeout), so the rows
+# it leaves are held by a sender and come back with its lease (docs/messages.md).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_DISABLE_PREFETCH = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
 CELERY_TIMEZONE = "UTC"
 
 # Outbox leases (docs/messages.md): a row whose sender (or dispatcher) stopped
