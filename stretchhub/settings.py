@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "stretchhub.api",
     "programs",
     "programs.reminders",
+    "webhooks",
     "axes",
 ]
 
@@ -329,6 +330,24 @@ CELERY_BEAT_SCHEDULE["idempotency-records-prune"] = {
     "options": {"expires": 3000},
 }
 
+# Partner webhooks (docs/webhooks.md). Private and loopback addresses are refused
+# as webhook URLs; WEBHOOKS_ALLOW_PRIVATE lets development and tests use
+# http://127.0.0.1. A POST that takes longer than the timeout is retried later.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", DEBUG)
+WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 5)
+CELERY_IMPORTS.append("webhooks.tasks")
+# Deliveries are queued when their change commits; this picks up retries that
+# fell due and anything queued while the broker was away.
+CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
+    "task": "webhooks.tasks.webhooks_dispatch_task",
+    "schedule": 5.0,
+    "options": {"expires": 5},
+}
+CELERY_BEAT_SCHEDULE["webhook-events-prune"] = {
+    "task": "webhooks.tasks.webhook_events_prune_task",
+    "schedule": crontab(minute=41, hour=3),
+}
+
 # The API (plumbing in stretchhub/api, views in programs/api and accounts/api): JSON only, strict pagination,
 # per-caller throttles.
 REST_FRAMEWORK = {
@@ -373,6 +392,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # The timezone enum has ~600 names: list them once, not again in every description.
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    # Enrolments and webhook deliveries both have a `status`: each enum by its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "programs.models.Enrolment.Status",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
+    },
     # The schema and docs are public: credentials sent to them are not even looked at.
     "SERVE_AUTHENTICATION": [],
     "POSTPROCESSING_HOOKS": [
