@@ -390,6 +390,23 @@ SPECTACULAR_SETTINGS = {
     # Request and response shapes differ (read-only fields), and request bodies refuse unknown fields.
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # 3.1 for its `webhooks` section: what each partner webhook carries (webhooks/api/openapi.py).
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": [
+        f"webhooks.api.openapi.{name}"
+        for name in (
+            "member_created",
+            "member_updated",
+            "enrolment_created",
+            "enrolment_paused",
+            "enrolment_resumed",
+            "enrolment_left",
+            "enrolment_completed",
+            "completion_created",
+            "completion_deleted",
+            "webhook_test",
+        )
+    ],
     # The timezone enum has ~600 names: list them once, not again in every description.
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     # Enrolments and webhook deliveries both have a `status`: each enum by its own name.

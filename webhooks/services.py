@@ -149,7 +149,9 @@ def endpoint_update(
         endpoint.url = url
     if events is not None:
         endpoint.events = sorted(set(events))
-    if is_active is not None and is_active != endpoint.is_active:
+    # Judged against the stored row: an admin form has already set the new value on `endpoint`.
+    was_active = WebhookEndpoint.objects.values_list("is_active", flat=True).get(pk=endpoint.pk)
+    if is_active is not None and is_active != was_active:
         endpoint.is_active = is_active
         # Switched on again: the three days of failures start afresh.
         endpoint.failing_since = None
