@@ -335,6 +335,11 @@ CELERY_BEAT_SCHEDULE["idempotency-records-prune"] = {
 # http://127.0.0.1. A POST that takes longer than the timeout is retried later.
 WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", DEBUG)
 WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 5)
+# A sender's claim on a delivery; a sender killed mid-POST gives it back this much
+# later. Longer than the timeout, so a live sender never loses a row it is sending.
+WEBHOOKS_CLAIM_LEASE_SECONDS = env_int("WEBHOOKS_CLAIM_LEASE_SECONDS", 60)
+if WEBHOOKS_CLAIM_LEASE_SECONDS <= WEBHOOKS_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("WEBHOOKS_CLAIM_LEASE_SECONDS must be longer than WEBHOOKS_TIMEOUT_SECONDS.")
 CELERY_IMPORTS.append("webhooks.tasks")
 # Deliveries are queued when their change commits; this picks up retries that
 # fell due and anything queued while the broker was away.

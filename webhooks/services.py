@@ -47,9 +47,6 @@ RETRY_JITTER = 0.2
 SWITCH_OFF_AFTER = dt.timedelta(days=3)
 PREVIOUS_SECRET_VALID_FOR = dt.timedelta(hours=24)
 RETENTION = dt.timedelta(days=30)
-# Longer than a POST can take (the timeout), so a live sender never loses its row;
-# a sender killed mid-POST gives it back this much later.
-CLAIM_LEASE = dt.timedelta(seconds=60)
 SEND_BATCH = 100
 
 
@@ -234,7 +231,7 @@ def _claim(delivery_id: int, now: dt.datetime) -> bool:
     return bool(
         WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-        .update(locked_until=now + CLAIM_LEASE)
+        .update(locked_until=now + dt.timedelta(seconds=settings.WEBHOOKS_CLAIM_LEASE_SECONDS))
     )
 
 
