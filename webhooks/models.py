@@ -105,11 +105,19 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = "webhook deliveries"
         constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="unique_webhook_delivery")]
         indexes = [
+            # The dispatcher: which endpoints have something due.
             models.Index(
-                fields=["endpoint", "next_attempt_at"],
+                fields=["next_attempt_at"],
                 name="webhook_delivery_due_idx",
                 condition=models.Q(status="pending"),
             ),
+            # A sender: the endpoint's pending rows in event order, first eligible one wins.
+            models.Index(
+                fields=["endpoint", "event"],
+                name="webhook_delivery_queue_idx",
+                condition=models.Q(status="pending"),
+            ),
+            # Is an earlier event of the same member still pending for this endpoint?
             models.Index(
                 fields=["endpoint", "ordering_key", "event"],
                 name="webhook_delivery_order_idx",
