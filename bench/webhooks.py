@@ -18,9 +18,10 @@ WEBHOOKS_ALLOW_PRIVATE=1, since the receivers listen on 127.0.0.1.
 3. raw: one loop of `requests.post` sends N prebuilt, signed bodies (the same
    events' bodies and headers) to the five receivers in turn.
 4. end to end: a real `celery worker` (prefork, --concurrency); the clock
-   starts when one send task per event is queued (what the commits of N changes
-   queue), and stops when the receivers have verified N distinct ids and every
-   delivery row is marked succeeded. Each delivery was claimed in the
+   starts when the endpoints are kicked once per event (what the commits of N
+   changes do: a sender is queued for an endpoint that has none), and stops
+   when the receivers have verified N distinct ids and every delivery row
+   is marked succeeded. Each delivery was claimed in the
    database (in order per member), signed, POSTed through the address check,
    and recorded with its attempt.
 
@@ -222,16 +223,14 @@ def raw_loop(receivers: list[Receiver], prepared) -> float:
 
 
 def end_to_end(receivers: list[Receiver], endpoint_ids: list[int], count: int, queue: str) -> float:
-    from stretchhub.celery import app
     from webhooks.models import WebhookDelivery
-    from webhooks.tasks import webhook_endpoint_send_task
+    from webhooks.services import endpoints_kick
 
     started = time.perf_counter()
-    with app.producer_or_acquire() as producer:
-        for i in range(count):
-            webhook_endpoint_send_task.apply_async((endpoint_ids[i % RECEIVERS],), queue=queue, producer=producer)
+    for i in range(count):
+        endpoints_kick(endpoint_ids=[endpoint_ids[i % RECEIVERS]])
     queued = time.perf_counter() - started
-    say(f"  queued {count:,} send tasks in {queued:.1f} s")
+    say(f"  kicked the endpoints {count:,} times (once per event, as the commits do) in {queued:.1f} s")
     deadline = time.monotonic() + 15 * 60
     last, last_change = -1, time.monotonic()
     while total(receivers, "verified") < count:

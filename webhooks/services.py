@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -48,6 +49,8 @@ SWITCH_OFF_AFTER = dt.timedelta(days=3)
 PREVIOUS_SECRET_VALID_FOR = dt.timedelta(hours=24)
 RETENTION = dt.timedelta(days=30)
 SEND_BATCH = 100
+# How long "a sender is queued or running for this endpoint" holds without the sender saying it finished.
+SENDER_MARK_SECONDS = 60
 
 
 class WebhookError(Exception):
@@ -102,20 +105,40 @@ def _deliveries_create(event: WebhookEvent, endpoints: list[WebhookEndpoint], *,
 
 def _kick_on_commit(endpoint_ids: Iterable[int]) -> None:
     ids = sorted(set(endpoint_ids))
+    transaction.on_commit(lambda: endpoints_kick(endpoint_ids=ids))
 
-    def kick() -> None:
-        from .tasks import webhook_endpoint_send_task
 
-        for endpoint_id in ids:
-            try:
-                webhook_endpoint_send_task.delay(endpoint_id)
-            except Exception:
-                # The broker is down: the rows wait in the database and beat's
-                # dispatch (every few seconds) queues them when it is back.
-                log.warning("Webhook delivery for endpoint %s not queued; the dispatcher will", endpoint_id)
-                return
+def _kick_key(endpoint_id: int) -> str:
+    return f"webhooks:sender-queued:{endpoint_id}"
 
-    transaction.on_commit(kick)
+
+def endpoints_kick(*, endpoint_ids: Iterable[int]) -> None:
+    """Queue a sender for each endpoint that has none queued or running.
+
+    A burst of commits would otherwise queue a task per event, most of which
+    would find nothing left to send: a sender takes every row due while it
+    runs. A row committed just as a sender finishes waits for beat's dispatch
+    (every few seconds). The mark lapses on its own if a sender dies.
+    """
+    from .tasks import webhook_endpoint_send_task
+
+    for endpoint_id in endpoint_ids:
+        # With the cache down add() answers None: queue anyway.
+        if cache.add(_kick_key(endpoint_id), True, SENDER_MARK_SECONDS) is False:
+            continue
+        try:
+            webhook_endpoint_send_task.delay(endpoint_id)
+        except Exception:
+            # The broker is down: the rows wait in the database and beat's
+            # dispatch queues them when it is back.
+            cache.delete(_kick_key(endpoint_id))
+            log.warning("Webhook delivery for endpoint %s not queued; the dispatcher will", endpoint_id)
+            return
+
+
+def endpoint_sender_finished(*, endpoint_id: int) -> None:
+    """The endpoint's sender found nothing more to send: the next commit queues a new one."""
+    cache.delete(_kick_key(endpoint_id))
 
 
 # --- Endpoints ----------------------------------------------------------------------------------
@@ -272,7 +295,7 @@ def _attempt(delivery: WebhookDelivery, *, now: dt.datetime, clock: Callable[[],
         "webhook-signature": signature_header(endpoint, webhook_id=event.webhook_id, timestamp=now, body=body),
         "User-Agent": "StretchHub-Webhooks/1",
     }
-    if not endpoint.is_active:
+    if not endpoint.is_active and event.type != EventType.WEBHOOK_TEST:
         answer = transport.Answer(None, "the endpoint is switched off")
     else:
         answer = transport.post(

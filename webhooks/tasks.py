@@ -26,6 +26,8 @@ def webhook_endpoint_send_task(endpoint_id: int) -> None:
     if attempted == services.SEND_BATCH:
         # More may be due: carry on in a fresh task so other endpoints get a turn.
         webhook_endpoint_send_task.delay(endpoint_id)
+    else:
+        services.endpoint_sender_finished(endpoint_id=endpoint_id)
 
 
 @shared_task(acks_late=False)

@@ -17,9 +17,12 @@ def _webhook_settings(settings):
     settings.WEBHOOKS_TIMEOUT_SECONDS = 1
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def eager_celery():
-    """Tasks queued on commit run at once, in this process: the delivery path without a broker."""
+    """Tasks queued on commit run at once, in this process: the delivery path without a broker.
+
+    (test_worker.py, which has a real worker, turns this off.)
+    """
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False

@@ -300,3 +300,29 @@ def test_a_member_change_is_one_member_updated_event_whoever_made_it(partner, pa
         ("member.updated", "new@clinic.example", "Asia/Tokyo"),
     ]
     assert response.json() == {k: v for k, v in WebhookEvent.objects.first().payload["data"].items()}
+
+
+def test_recording_an_event_costs_the_same_queries_for_more_endpoints(
+    partner, partner_member, django_assert_num_queries
+):
+    services.endpoint_create(partner=partner, url="http://127.0.0.1:9/a", events=[])
+    # event, endpoints, deliveries
+    with django_assert_num_queries(3):
+        services.event_record(type="member.updated", obj=partner_member, member=partner_member)
+    for n in range(4):
+        services.endpoint_create(partner=partner, url=f"http://127.0.0.1:9/{n}", events=[])
+    with django_assert_num_queries(3):
+        services.event_record(type="member.updated", obj=partner_member, member=partner_member)
+    assert WebhookDelivery.objects.count() == 1 + 5
+
+
+def test_a_test_event_reaches_a_switched_off_endpoint_and_nothing_else_does(
+    partner_member, program, endpoint, receiver, now, django_capture_on_commit_callbacks
+):
+    services.endpoint_update(endpoint=endpoint, is_active=False)
+    enrol(partner_member, program, django_capture_on_commit_callbacks)
+    services.endpoint_test(endpoint=endpoint)
+    services.deliveries_send(endpoint_id=endpoint.pk)
+
+    assert receiver.types(endpoint.secret) == ["webhook.test"]
+    assert WebhookEvent.objects.filter(type="enrolment.created").exists()

@@ -32,6 +32,11 @@ LEASE_SECONDS = 3
 
 
 @pytest.fixture
+def eager_celery():
+    """Not here: the tasks go through the broker to the worker process."""
+
+
+@pytest.fixture
 def database_url(sqlite_file_db) -> str:  # noqa: F811
     if sqlite_file_db is not None:
         WebhookEvent.objects.all().delete()
