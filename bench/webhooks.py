@@ -317,6 +317,11 @@ def main() -> None:
                 cursor.execute("ANALYZE")
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(f"{queue}-seed")
+        from webhooks.services import endpoint_sender_finished
+
+        for endpoint_id in endpoint_ids:
+            # The purged senders never ran to clear their marks.
+            endpoint_sender_finished(endpoint_id=endpoint_id)
         app.conf.task_default_queue = queue
         prepared = prebuilt_requests()
 

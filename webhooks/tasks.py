@@ -20,12 +20,14 @@ def webhooks_dispatch_task() -> None:
 # acks_late and reject_on_worker_lost: a message taken by a worker that dies is
 # handed out again; the claim in the database keeps two runs from sending one row
 # twice, and a row claimed by the dead worker is taken again after its lease.
-@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=300, soft_time_limit=240)
-def webhook_endpoint_send_task(endpoint_id: int) -> None:
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, time_limit=300, soft_time_limit=240)
+def webhook_endpoint_send_task(self, endpoint_id: int) -> None:
     attempted = services.deliveries_send(endpoint_id=endpoint_id)
     if attempted == services.SEND_BATCH:
-        # More may be due: carry on in a fresh task so other endpoints get a turn.
-        webhook_endpoint_send_task.delay(endpoint_id)
+        # More may be due: carry on in a fresh task, on the queue this one came from,
+        # so other endpoints get a turn.
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        webhook_endpoint_send_task.apply_async((endpoint_id,), queue=queue)
     else:
         services.endpoint_sender_finished(endpoint_id=endpoint_id)
 
