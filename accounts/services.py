@@ -26,6 +26,8 @@ SETTINGS_FIELDS = [
     "weekly_summary_time",
     "trainer_digest_emails",
 ]
+# What a partner sees of their member (the partner API's member): a change to one is a member.updated webhook.
+PARTNER_VISIBLE_FIELDS = ["email", "display_name", "timezone", "default_reminder_time", "email_reminders"]
 WEEKDAY_NUMBERS = {number for number, _name in WEEKDAYS}
 USERNAME_MAX_BASE = 30
 
@@ -134,11 +136,13 @@ def user_update_settings(
     weekly_summary_day: int | None = None,
     weekly_summary_time: dt.time | None = None,
     trainer_digest_emails: bool | None = None,
+    email: str | None = None,
 ) -> User:
     """Change a member's profile and email settings; every current enrolment's next reminder follows.
 
     The one way to change them, from the settings page, the member and partner
-    APIs and the admin. An email preference left at None stays as it is. What
+    APIs and the admin. An email preference (or the address, which only the
+    partner API changes here) left at None stays as it is. What
     changed is judged against the stored row (locked), not against `user`,
     which an admin form has already filled with the new values.
     """
@@ -147,11 +151,12 @@ def user_update_settings(
     # deletion and export are the account operations that reach into programs.
     from programs.reminders.services import member_reminders_refresh
     from programs.reminders.weekly_summary import weekly_summary_schedule_refresh
+    from webhooks.services import event_record
 
     if weekly_summary_day is not None and weekly_summary_day not in WEEKDAY_NUMBERS:
         raise AccountError("Choose a day of the week for the weekly summary.")
     with transaction.atomic():
-        stored = User.objects.select_for_update().values(*SETTINGS_FIELDS).get(pk=user.pk)
+        stored = User.objects.select_for_update().values(*SETTINGS_FIELDS, "email").get(pk=user.pk)
         new = {
             "display_name": display_name.strip(),
             "timezone": timezone_name,
@@ -162,11 +167,12 @@ def user_update_settings(
             "weekly_summary_day": weekly_summary_day,
             "weekly_summary_time": weekly_summary_time,
             "trainer_digest_emails": trainer_digest_emails,
+            "email": email,
         }
         new = {name: stored[name] if value is None else value for name, value in new.items()}
         for name, value in new.items():
             setattr(user, name, value)
-        user.save(update_fields=SETTINGS_FIELDS)
+        user.save(update_fields=[*SETTINGS_FIELDS, "email"] if email is not None else SETTINGS_FIELDS)
 
         def changed(*names: str) -> bool:
             return any(stored[name] != new[name] for name in names)
@@ -177,6 +183,8 @@ def user_update_settings(
             member_reminders_refresh(member=user)
         if changed("timezone", "weekly_summary_emails", "weekly_summary_day", "weekly_summary_time"):
             weekly_summary_schedule_refresh(users=[user])
+        if changed(*PARTNER_VISIBLE_FIELDS):
+            event_record(type="member.updated", obj=user, member=user)
     return user
 
 

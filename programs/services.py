@@ -64,6 +64,21 @@ def _refresh_weekly_summary(enrolment: Enrolment) -> None:
     weekly_summary_schedule_refresh(users=[member])
 
 
+def _event(type: str, obj, enrolment: Enrolment) -> None:
+    """Tell the member's partner, if a partner manages them (webhooks), in the transaction of the change."""
+    from webhooks.services import event_record  # see _refresh_reminders
+
+    if enrolment.member_id is None:
+        return
+    if Enrolment.member.is_cached(enrolment):
+        member = enrolment.member
+    else:
+        # Only a partner's member is loaded, and not onto the enrolment, whose
+        # callers read the member afresh when they need them.
+        member = User.objects.filter(pk=enrolment.member_id, partner__isnull=False).first()
+    event_record(type=type, obj=obj, member=member)
+
+
 def _lock(enrolment: Enrolment) -> None:
     """Reload the row under a lock so concurrent pauses, resumes and ticks serialise."""
     enrolment.refresh_from_db(from_queryset=Enrolment.objects.select_for_update())
@@ -124,6 +139,7 @@ def enrolment_create(
             ) from None
         _refresh_reminders([enrolment])
         _refresh_weekly_summary(enrolment)
+        _event("enrolment.created", enrolment, enrolment)
     return enrolment
 
 
@@ -145,6 +161,7 @@ def enrolment_pause(*, enrolment: Enrolment, today: dt.date | None = None) -> En
         enrolment.paused_on = today
         enrolment.save(update_fields=["status", "paused_on"])
         _refresh_reminders([enrolment])
+        _event("enrolment.paused", enrolment, enrolment)
     return enrolment
 
 
@@ -159,6 +176,7 @@ def enrolment_resume(*, enrolment: Enrolment, today: dt.date | None = None) -> E
         enrolment.status = Enrolment.Status.ACTIVE
         enrolment.save(update_fields=["status", "paused_on", "pauses"])
         _refresh_reminders([enrolment])
+        _event("enrolment.resumed", enrolment, enrolment)
     return enrolment
 
 
@@ -171,6 +189,7 @@ def _end(enrolment: Enrolment, *, status: str, now: dt.datetime | None = None) -
     enrolment.save(update_fields=["status", "paused_on", "pauses", "ended_at"])
     _refresh_reminders([enrolment])
     _refresh_weekly_summary(enrolment)
+    _event("enrolment.left" if status == Enrolment.Status.LEFT else "enrolment.completed", enrolment, enrolment)
     return enrolment
 
 
@@ -290,6 +309,7 @@ def completion_record(
                 )
         except IntegrityError:
             return Completion.objects.get(enrolment=enrolment, program_session=program_session), False
+        _event("completion.created", completion, enrolment)
         total = ProgramSession.objects.filter(program_id=enrolment.program_id).count()
         if enrolment.completions.count() >= total:
             _end(enrolment, status=Enrolment.Status.COMPLETED, now=now)
@@ -304,9 +324,12 @@ def completion_undo(*, enrolment: Enrolment, program_session: ProgramSession) ->
         _lock(enrolment)
         if enrolment.status == Enrolment.Status.LEFT:
             raise EnrolmentError("You have left this program; its history can no longer change.")
-        deleted, _ = Completion.objects.filter(enrolment=enrolment, program_session=program_session).delete()
-        if not deleted:
+        completion = Completion.objects.filter(enrolment=enrolment, program_session=program_session).first()
+        if completion is None:
             return
+        completion.program_session = program_session
+        completion.delete()
+        _event("completion.deleted", completion, enrolment)
         if enrolment.status == Enrolment.Status.COMPLETED:
             enrolment.status = Enrolment.Status.ACTIVE
             enrolment.ended_at = None

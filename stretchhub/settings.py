@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "stretchhub.api",
     "programs",
     "programs.reminders",
+    "webhooks",
     "axes",
 ]
 
@@ -332,6 +333,29 @@ CELERY_BEAT_SCHEDULE["idempotency-records-prune"] = {
     "options": {"expires": 3000},
 }
 
+# Partner webhooks (docs/webhooks.md). Private and loopback addresses are refused
+# as webhook URLs; WEBHOOKS_ALLOW_PRIVATE lets development and tests use
+# http://127.0.0.1. A POST that takes longer than the timeout is retried later.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", DEBUG)
+WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 5)
+# A sender's claim on a delivery; a sender killed mid-POST gives it back this much
+# later. Longer than the timeout, so a live sender never loses a row it is sending.
+WEBHOOKS_CLAIM_LEASE_SECONDS = env_int("WEBHOOKS_CLAIM_LEASE_SECONDS", 60)
+if WEBHOOKS_CLAIM_LEASE_SECONDS <= WEBHOOKS_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("WEBHOOKS_CLAIM_LEASE_SECONDS must be longer than WEBHOOKS_TIMEOUT_SECONDS.")
+CELERY_IMPORTS.append("webhooks.tasks")
+# Deliveries are queued when their change commits; this picks up retries that
+# fell due and anything queued while the broker was away.
+CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
+    "task": "webhooks.tasks.webhooks_dispatch_task",
+    "schedule": 5.0,
+    "options": {"expires": 5},
+}
+CELERY_BEAT_SCHEDULE["webhook-events-prune"] = {
+    "task": "webhooks.tasks.webhook_events_prune_task",
+    "schedule": crontab(minute=41, hour=3),
+}
+
 # The API (plumbing in stretchhub/api, views in programs/api and accounts/api): JSON only, strict pagination,
 # per-caller throttles.
 REST_FRAMEWORK = {
@@ -374,8 +398,30 @@ SPECTACULAR_SETTINGS = {
     # Request and response shapes differ (read-only fields), and request bodies refuse unknown fields.
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # 3.1 for its `webhooks` section: what each partner webhook carries (webhooks/api/openapi.py).
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": [
+        f"webhooks.api.openapi.{name}"
+        for name in (
+            "member_created",
+            "member_updated",
+            "enrolment_created",
+            "enrolment_paused",
+            "enrolment_resumed",
+            "enrolment_left",
+            "enrolment_completed",
+            "completion_created",
+            "completion_deleted",
+            "webhook_test",
+        )
+    ],
     # The timezone enum has ~600 names: list them once, not again in every description.
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    # Enrolments and webhook deliveries both have a `status`: each enum by its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "programs.models.Enrolment.Status",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
+    },
     # The schema and docs are public: credentials sent to them are not even looked at.
     "SERVE_AUTHENTICATION": [],
     "POSTPROCESSING_HOOKS": [

@@ -53,6 +53,9 @@ def partner_member_create(
     email_reminders: bool = True,
 ) -> User:
     """A member the partner manages: no password (they never log in here), found by the partner's own id."""
+    # Imported here: webhooks builds on programs, which accounts does not import when it is imported.
+    from webhooks.services import event_record
+
     email = normalize_email(email)
     if User.objects.filter(partner=partner, external_id=external_id).exists():
         raise PartnerMemberConflict("external_id", "You already have a member with this external id.")
@@ -74,6 +77,7 @@ def partner_member_create(
     try:
         with transaction.atomic():
             member.save()
+            event_record(type="member.created", obj=member, member=member)
     except IntegrityError:
         # Lost a race with a simultaneous create: report what the other one took.
         if User.objects.filter(partner=partner, external_id=external_id).exists():
@@ -91,26 +95,25 @@ def partner_member_update(
     default_reminder_time: dt.time | None = None,
     email_reminders: bool | None = None,
 ) -> User:
-    """Change what the partner may change; settings go through the member settings service (reminders follow)."""
-    with transaction.atomic():
-        if email is not None:
-            email = normalize_email(email)
-            if email.casefold() != member.email.casefold() and _email_taken(email, exclude_pk=member.pk):
-                raise PartnerMemberConflict("email", "A member with this email address already exists.")
-            if email != member.email:
-                member.email = email
-                try:
-                    with transaction.atomic():
-                        member.save(update_fields=["email"])
-                except IntegrityError:
-                    raise PartnerMemberConflict("email", "A member with this email address already exists.") from None
-        user_update_settings(
-            user=member,
-            display_name=member.display_name if display_name is None else display_name,
-            timezone_name=member.timezone if timezone_name is None else timezone_name,
-            default_reminder_time=(
-                member.default_reminder_time if default_reminder_time is None else default_reminder_time
-            ),
-            email_reminders=member.email_reminders if email_reminders is None else email_reminders,
-        )
+    """Change what the partner may change, through the member settings service (reminders and webhooks follow)."""
+    if email is not None:
+        email = normalize_email(email)
+        if email.casefold() != member.email.casefold() and _email_taken(email, exclude_pk=member.pk):
+            raise PartnerMemberConflict("email", "A member with this email address already exists.")
+    try:
+        with transaction.atomic():
+            user_update_settings(
+                user=member,
+                display_name=member.display_name if display_name is None else display_name,
+                timezone_name=member.timezone if timezone_name is None else timezone_name,
+                default_reminder_time=(
+                    member.default_reminder_time if default_reminder_time is None else default_reminder_time
+                ),
+                email_reminders=member.email_reminders if email_reminders is None else email_reminders,
+                email=email,
+            )
+    except IntegrityError:
+        # Lost a race for the address (the unique constraint on emails decides).
+        member.refresh_from_db()
+        raise PartnerMemberConflict("email", "A member with this email address already exists.") from None
     return member

@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from accounts.api import views as account_views
 from stretchhub.api.exceptions import api_not_found
 from stretchhub.api.fields import ID_REGEX
+from webhooks.api import views as webhook_views
 
 from . import views
 
@@ -29,6 +30,8 @@ router.register(
     views.PartnerCompletionViewSet,
     basename="partner-completion",
 )
+router.register("partner/webhooks", webhook_views.WebhookEndpointViewSet, basename="partner-webhook")
+router.register("partner/events", webhook_views.WebhookEventViewSet, basename="partner-event")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

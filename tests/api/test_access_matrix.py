@@ -20,6 +20,8 @@ from programs.models import Completion, Enrolment
 from stretchhub.api.models import IdempotencyRecord
 from tests.api.conftest import key_for, token_for
 from tests.factories import CompletionFactory, EnrolmentFactory, ProgramFactory, UserFactory
+from webhooks import services as webhook_services
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +73,7 @@ def new_partner_member(_ctx):
 
 
 P = "/api/v1/partner/members/{member}"
+W = "/api/v1/partner/webhooks/{webhook}"
 E = "/api/v1/enrolments/{enrolment}"
 PE = P + "/enrolments/{enrolment}"
 
@@ -124,13 +127,30 @@ ENDPOINTS = [
     ("post", PE + "/completions/", {"session": "{due_session}"}, partner_object(201), None),
     ("get", PE + "/completions/{done_session}/", None, partner_object(200), None),
     ("delete", PE + "/completions/{done_session}/", None, partner_object(204), None),
+    ("get", "/api/v1/partner/webhooks/", None, partner_object(200, other=200), None),
+    ("post", "/api/v1/partner/webhooks/", {"url": "http://127.0.0.1:9/hooks"}, partner_object(201, other=201), None),
+    ("get", W + "/", None, partner_object(200), None),
+    ("patch", W + "/", {"events": ["enrolment.left"]}, partner_object(200), None),
+    ("post", W + "/rotate-secret/", None, partner_object(200), None),
+    ("post", W + "/test/", None, partner_object(202), None),
+    ("delete", W + "/", None, partner_object(204), None),
+    ("get", "/api/v1/partner/events/", None, partner_object(200, other=200), None),
+    ("post", "/api/v1/partner/events/{event}/redeliver/", None, partner_object(202), None),
+    (
+        "post",
+        "/api/v1/partner/events/redeliver/",
+        {"since": "2026-03-01T00:00:00Z"},
+        partner_object(202, other=202),
+        None,
+    ),
     ("get", "/calendar/{calendar}.ics", None, {caller: 200 for caller in CALLERS}, None),
 ]
 
 
 @pytest.fixture
-def world(alice, bob, trainer, partner, partner_b, program, time_machine):
+def world(alice, bob, trainer, partner, partner_b, program, time_machine, settings):
     time_machine.move_to(dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC), tick=False)
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
     ProgramFactory(slug="draft", status="draft")
     ProgramFactory(slug="neck")
     own_member = UserFactory(username="pm-a", partner=partner, external_id="a-1")
@@ -141,6 +161,13 @@ def world(alice, bob, trainer, partner, partner_b, program, time_machine):
         enrolment = EnrolmentFactory(member=owner, program=program, start_date=dt.date(2026, 3, 2))
         CompletionFactory(enrolment=enrolment, program_session=done)
         enrolments[owner.pk] = enrolment
+    # Each partner's endpoint and an event about its member: "partner A on B's" addresses B's.
+    webhooks, events = {}, {}
+    for member in (own_member, other_member):
+        webhooks[member.partner_id] = webhook_services.endpoint_create(
+            partner=member.partner, url="http://127.0.0.1:9/hooks", events=[]
+        )
+        events[member.partner_id] = webhook_services.event_record(type="member.updated", obj=member, member=member)
     revoked, revoked_raw = PartnerAPIKey.objects.create_key(name="old", partner=partner)
     revoked.revoked = True
     revoked.save()
@@ -161,6 +188,9 @@ def world(alice, bob, trainer, partner, partner_b, program, time_machine):
         "done": done,
         "due": due,
         "alice": alice,
+        "webhooks": webhooks,
+        "events": events,
+        "partner": partner,
     }
 
 
@@ -180,6 +210,9 @@ def _state() -> dict:
         "keys": list(PartnerAPIKey.objects.order_by("pk").values("pk", "revoked")),
         "partners": list(Partner.objects.order_by("pk").values()),
         "idempotency": IdempotencyRecord.objects.count(),
+        "webhooks": list(WebhookEndpoint.objects.order_by("pk").values()),
+        "deliveries": list(WebhookDelivery.objects.order_by("pk").values()),
+        "events": WebhookEvent.objects.count(),
     }
 
 
@@ -214,6 +247,8 @@ def test_it_gives_each_caller_exactly_its_status(world, method, url, body, expec
             "calendar": world["alice"].calendar_token,
             "program": "back",
             "draft": "draft",
+            "webhook": world["webhooks"][member.partner_id or world["partner"].pk].pk,
+            "event": world["events"][member.partner_id or world["partner"].pk].pk,
         }
         data = body(ctx) if callable(body) else _fill(body, ctx)
         before = _state()

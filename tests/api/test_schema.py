@@ -35,11 +35,15 @@ from tests.factories import (
     UserFactory,
     build_program,
 )
+from webhooks import services as webhook_services
 
 RATES = {"anon": None, "member": None, "partner": None, "token": None}
 
 # A login endpoint answers well-formed but unknown credentials with a 400. Schemathesis
 # only knows that of OAuth `tokenUrl`s, so for this one operation 400 is an accepted answer.
+#
+# A webhook URL must resolve to a public address, which a schema cannot say: a well-formed
+# URL is refused with a 400 when its host does not resolve (as generated hosts never do).
 #
 # OpenAPI cannot say "no other query parameters or headers", so extra ones the generator
 # invents are not invalid requests; the API ignores them (as HTTP APIs do), hence no extras.
@@ -57,6 +61,14 @@ CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
                     "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409", "429"]}
                 },
             }
+        ]
+        + [
+            {
+                "include-path": path,
+                "include-method": method,
+                "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "404", "409", "429"]}},
+            }
+            for path, method in [("/api/v1/partner/webhooks/", "POST"), ("/api/v1/partner/webhooks/{id}/", "PATCH")]
         ],
     }
 )
@@ -79,8 +91,9 @@ def unthrottled(settings):
 
 
 @pytest.fixture
-def world(db, alice, partner, time_machine, unthrottled, same_connection):
+def world(db, alice, partner, time_machine, unthrottled, same_connection, settings):
     time_machine.move_to(dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC), tick=False)
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
     program = build_program(weeks=2, days=(1, 3, 5), items_per_session=2, slug="back")
     ProgramFactory(slug="draft", status=Program.Status.DRAFT)
     ProgramSessionFactory(program=ProgramFactory(slug="neck"), week=1, day=1)
@@ -100,6 +113,8 @@ def world(db, alice, partner, time_machine, unthrottled, same_connection):
         "stretch": program.sessions.first().items.first().stretch.slug,
         "sessions": list(program.sessions.values_list("pk", flat=True)),
         "partner_key": PartnerAPIKey.objects.create_key(name="fuzz", partner=partner)[1],
+        "webhook": webhook_services.endpoint_create(partner=partner, url="http://127.0.0.1:9/hooks", events=[]),
+        "event": webhook_services.event_record(type="member.updated", obj=member, member=member),
     }
 
 
@@ -118,6 +133,10 @@ def _point_at_real_objects(case, world) -> None:
             return value
         if name == "member_pk" or (name == "id" and case.path == "/api/v1/partner/members/{id}/"):
             return world["member"].pk
+        if name == "id" and case.path.startswith("/api/v1/partner/webhooks/"):
+            return world["webhook"].pk
+        if name == "id" and case.path.startswith("/api/v1/partner/events/"):
+            return world["event"].pk
         if name in ("enrolment_pk", "id"):
             return (world["member_enrolment"] if partner_op else world["alice_enrolment"]).pk
         if name == "session":
