@@ -31,6 +31,14 @@ def psql(admin_url: str, sql: str) -> None:
         connection.execute(sql)
 
 
+def postgres_answers(admin_url: str) -> bool:
+    try:
+        psql(admin_url, "SELECT 1")
+        return True
+    except Exception:  # not running, refused, wrong URL: run without it
+        return False
+
+
 def redis_answers(url: str) -> bool:
     try:
         import redis

@@ -50,7 +50,6 @@ import secrets
 import shutil
 import signal
 import smtplib
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,10 +57,11 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+from bench import harness  # noqa: E402
 
 DB_NAME = "stretchhub_bench_reminders"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -102,38 +102,6 @@ def say(message: str) -> None:
 
 
 # -- what is available --------------------------------------------------------
-
-
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def postgres_available() -> bool:
-    parts = urlsplit(PG_ADMIN_URL)
-    return port_open(parts.hostname or "127.0.0.1", parts.port or 5432)
-
-
-def redis_available() -> bool:
-    parts = urlsplit(REDIS_URL)
-    if not port_open(parts.hostname or "127.0.0.1", parts.port or 6379):
-        return False
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping())
-    except redis.RedisError:
-        return False
-
-
-def psql(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
 
 
 # -- the SMTP sink, in its own process ------------------------------------------
@@ -546,12 +514,12 @@ def main() -> None:
     args = parser.parse_args()
     count = args.enrolments
 
-    on_postgres, on_redis = postgres_available(), redis_available()
+    on_postgres, on_redis = harness.postgres_answers(PG_ADMIN_URL), harness.redis_answers(REDIS_URL)
     workdir = Path(tempfile.mkdtemp(prefix="bench-reminders-"))
     if on_postgres:
         database_url = f"{PG_ADMIN_URL}/{DB_NAME}"
-        psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        psql(f"CREATE DATABASE {DB_NAME}")
+        harness.psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {DB_NAME}")
+        harness.psql(PG_ADMIN_URL, f"CREATE DATABASE {DB_NAME}")
     else:
         database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
     broker_url = REDIS_URL if on_redis else "filesystem://"
@@ -671,7 +639,7 @@ def main() -> None:
                 connections.close_all()
             except Exception:
                 pass
-            psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            harness.psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         if os.environ.get("BENCH_KEEP_LOG"):
             say(f"worker log kept in {workdir}")
         else:

@@ -45,7 +45,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.reminders import port_open, start_worker, stop_worker  # noqa: E402
+from bench import harness  # noqa: E402
+from bench.reminders import start_worker, stop_worker  # noqa: E402
 
 DB_NAME = "stretchhub_bench_webhooks"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -58,34 +59,6 @@ TARGET_RATIO = 0.50
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-def postgres_available() -> bool:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(PG_ADMIN_URL)
-    return port_open(parts.hostname or "127.0.0.1", parts.port or 5432)
-
-
-def redis_available() -> bool:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(REDIS_URL)
-    if not port_open(parts.hostname or "127.0.0.1", parts.port or 6379):
-        return False
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping())
-    except redis.RedisError:
-        return False
-
-
-def psql(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
 
 
 # -- receivers, one process each -----------------------------------------------------
@@ -257,12 +230,12 @@ def main() -> None:
     args = parser.parse_args()
     count = args.events
 
-    on_postgres, on_redis = postgres_available(), redis_available()
+    on_postgres, on_redis = harness.postgres_answers(PG_ADMIN_URL), harness.redis_answers(REDIS_URL)
     workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     if on_postgres:
         database_url = f"{PG_ADMIN_URL}/{DB_NAME}"
-        psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        psql(f"CREATE DATABASE {DB_NAME}")
+        harness.psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {DB_NAME}")
+        harness.psql(PG_ADMIN_URL, f"CREATE DATABASE {DB_NAME}")
     else:
         database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
     queue = f"bench-webhooks-{uuid.uuid4().hex[:8]}"
@@ -350,7 +323,7 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
-            psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+            harness.psql(PG_ADMIN_URL, f"DROP DATABASE IF EXISTS {DB_NAME}")
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -72,7 +72,7 @@ def enrolment_schedules(enrolments: Sequence[Enrolment], *, today_by_id: dict[in
     return result
 
 
-def wants_reminders(enrolment: Enrolment) -> bool:
+def _wants(enrolment: Enrolment, *, switch: str) -> bool:
     member = enrolment.member
     return due.reminders_wanted(
         status=enrolment.status,
@@ -80,21 +80,17 @@ def wants_reminders(enrolment: Enrolment) -> bool:
         member_exists=member is not None,
         member_active=bool(member and member.is_active),
         member_email=member.email if member else "",
-        member_email_reminders=bool(member and member.email_reminders),
+        member_email_reminders=bool(member and getattr(member, switch)),
     )
+
+
+def wants_reminders(enrolment: Enrolment) -> bool:
+    return _wants(enrolment, switch="email_reminders")
 
 
 def wants_nudges(enrolment: Enrolment) -> bool:
     """Nudges have their own switch; the enrolment's own (its unsubscribe link) stops them too."""
-    member = enrolment.member
-    return due.reminders_wanted(
-        status=enrolment.status,
-        reminders_enabled=enrolment.reminders_enabled,
-        member_exists=member is not None,
-        member_active=bool(member and member.is_active),
-        member_email=member.email if member else "",
-        member_email_reminders=bool(member and member.nudge_emails),
-    )
+    return _wants(enrolment, switch="nudge_emails")
 
 
 def wants_email(enrolment: Enrolment) -> bool:
