@@ -132,7 +132,7 @@ def endpoints_kick(*, endpoint_ids: Iterable[int]) -> None:
             # The broker is down: the rows wait in the database and beat's
             # dispatch queues them when it is back.
             cache.delete(_kick_key(endpoint_id))
-            log.warning("Webhook delivery for endpoint %s not queued; the dispatcher will", endpoint_id)
+            log.warning("Webhook delivery for endpoint %s not queued; the dispatcher will", endpoint_id, exc_info=True)
             return
 
 

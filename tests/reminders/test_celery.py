@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+import kombu.pools
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -566,11 +567,15 @@ redis_server = pytest.fixture(scope="module")(redis_server_fixture)
 
 def _forget_broker_connections() -> None:
     # The app keeps its connection and producer pools for the broker it first
-    # used; dropped, they are made again from the URLs now configured.
+    # used; dropped, they are made again from the URLs now configured. kombu's
+    # global producer pools are keyed by broker URL: left alone, the one for
+    # the suite's broker would still hold the pool closed here, and a later
+    # test's .delay() would fail with "Acquire on closed pool".
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    kombu.pools.reset()
 
 
 @pytest.fixture
