@@ -64,6 +64,24 @@ class ReminderEmail(EmailMultiAlternatives):
         return message
 
 
+def outbox_email(
+    *, template: str, context: dict, to: str, message: OutboxMessage, unsubscribe_url: str
+) -> EmailMultiAlternatives:
+    """One outbox email from its three templates (reminders/email/<template>_subject.txt, .txt, .html).
+
+    Every kind carries the row's stable Message-ID and the one-click
+    unsubscribe headers, pointing at `unsubscribe_url`.
+    """
+    email = ReminderEmail(
+        subject=" ".join(render_to_string(f"reminders/email/{template}_subject.txt", context).split()),
+        body=render_to_string(f"reminders/email/{template}.txt", context),
+        to=[to],
+        headers={"Message-ID": outbox.message_id(message), **outbox.bulk_headers(unsubscribe_url)},
+    )
+    email.attach_alternative(render_to_string(f"reminders/email/{template}.html", context), "text/html")
+    return email
+
+
 def _date_label(date: dt.date) -> str:
     return f"{date:%A} {date.day} {date:%B}"
 
@@ -109,15 +127,13 @@ def reminder_message(
         "settings_url": shared.settings_url,
         "site_url": settings.SITE_URL,
     }
-    subject = " ".join(render_to_string("reminders/email/reminder_subject.txt", context).split())
-    message = ReminderEmail(
-        subject=subject,
-        body=render_to_string("reminders/email/reminder.txt", context),
-        to=[member.email],
-        headers={"Message-ID": outbox.message_id(content.delivery), **outbox.bulk_headers(unsubscribe_url)},
+    return outbox_email(
+        template="reminder",
+        context=context,
+        to=member.email,
+        message=content.delivery,
+        unsubscribe_url=unsubscribe_url,
     )
-    message.attach_alternative(render_to_string("reminders/email/reminder.html", context), "text/html")
-    return message
 
 
 def nudge_message(
@@ -142,12 +158,6 @@ def nudge_message(
         "settings_url": shared.settings_url,
         "site_url": settings.SITE_URL,
     }
-    subject = " ".join(render_to_string("reminders/email/nudge_subject.txt", context).split())
-    email = ReminderEmail(
-        subject=subject,
-        body=render_to_string("reminders/email/nudge.txt", context),
-        to=[member.email],
-        headers={"Message-ID": outbox.message_id(message), **outbox.bulk_headers(unsubscribe_url)},
+    return outbox_email(
+        template="nudge", context=context, to=member.email, message=message, unsubscribe_url=unsubscribe_url
     )
-    email.attach_alternative(render_to_string("reminders/email/nudge.html", context), "text/html")
-    return email

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import BooleanField, ExpressionWrapper, JSONField, OuterRef, Q, QuerySet, Subquery
-from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import User
@@ -161,18 +160,9 @@ def digest_message(
         "unsubscribe_url": unsubscribe_url,
         "settings_url": links.settings_url(),
     }
-    subject = " ".join(render_to_string("reminders/email/trainer_digest_subject.txt", context).split())
-    email = emails.ReminderEmail(
-        subject=subject,
-        body=render_to_string("reminders/email/trainer_digest.txt", context),
-        to=[trainer.email],
-        headers={
-            "Message-ID": outbox.message_id(message),
-            **outbox.bulk_headers(unsubscribe_url),
-        },
+    return emails.outbox_email(
+        template="trainer_digest", context=context, to=trainer.email, message=message, unsubscribe_url=unsubscribe_url
     )
-    email.attach_alternative(render_to_string("reminders/email/trainer_digest.html", context), "text/html")
-    return email
 
 
 # --- The message kind ------------------------------------------------------

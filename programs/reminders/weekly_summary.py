@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Max, Prefetch
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,9 +27,8 @@ from programs.models import Enrolment, ProgramSession
 from programs.pain_chart import pain_chart
 from programs.selectors import EnrolmentProgress, SessionSlot, enrolment_progress, member_progress_prefetches
 
-from . import due, links, outbox
+from . import due, emails, links, outbox
 from .due import reminder_instant
-from .emails import ReminderEmail
 from .models import OutboxMessage
 
 PREFERENCE = "weekly_summary_emails"
@@ -345,18 +343,9 @@ def weekly_summary_message(
     }
     context["total_done"] = sum(e["done"] for e in context["enrolments"])
     context["total_due"] = sum(e["due"] for e in context["enrolments"])
-    subject = " ".join(render_to_string("reminders/email/weekly_summary_subject.txt", context).split())
-    email = ReminderEmail(
-        subject=subject,
-        body=render_to_string("reminders/email/weekly_summary.txt", context),
-        to=[member.email],
-        headers={
-            "Message-ID": outbox.message_id(message),
-            **outbox.bulk_headers(unsubscribe_url),
-        },
+    return emails.outbox_email(
+        template="weekly_summary", context=context, to=member.email, message=message, unsubscribe_url=unsubscribe_url
     )
-    email.attach_alternative(render_to_string("reminders/email/weekly_summary.html", context), "text/html")
-    return email
 
 
 # --- The outbox kind ------------------------------------------------------------------------------
