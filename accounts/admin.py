@@ -42,7 +42,7 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [APITokenInline]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
-        ("Profile", {"fields": ["display_name", "email", "email_verified_at", "timezone"]}),
+        ("Profile", {"fields": ["display_name", "email", "email_verified_at", "timezone", "language"]}),
         ("Reminders", {"fields": ["default_reminder_time", "email_reminders"]}),
         (
             "Other emails",
@@ -84,6 +84,7 @@ class UserAdmin(DjangoUserAdmin):
                 weekly_summary_day=obj.weekly_summary_day,
                 weekly_summary_time=obj.weekly_summary_time,
                 trainer_digest_emails=obj.trainer_digest_emails,
+                language=obj.language,
             )
         super().save_model(request, obj, form, change)
 

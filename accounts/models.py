@@ -2,21 +2,23 @@ import datetime as dt
 import secrets
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
 from .validators import validate_timezone
 
 WEEKDAYS = [
-    (0, "Monday"),
-    (1, "Tuesday"),
-    (2, "Wednesday"),
-    (3, "Thursday"),
-    (4, "Friday"),
-    (5, "Saturday"),
-    (6, "Sunday"),
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
 ]
 
 
@@ -35,23 +37,25 @@ class User(AbstractUser):
     email_verified_at = models.DateTimeField(null=True, blank=True)
     display_name = models.CharField(max_length=80, blank=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # The language of the member's pages and of every email sent to them (docs/i18n.md).
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     default_reminder_time = models.TimeField(default=dt.time(8, 0))
     email_reminders = models.BooleanField(
-        default=True, help_text="Master switch: when off, no reminder email is sent for any enrolment."
+        default=True, help_text=_("Master switch: when off, no reminder email is sent for any enrolment.")
     )
     nudge_emails = models.BooleanField(
-        default=True, help_text="A catch-up email on the day after a missed session that has no session of its own."
+        default=True, help_text=_("A catch-up email on the day after a missed session that has no session of its own.")
     )
-    weekly_summary_emails = models.BooleanField(default=True, help_text="A summary of the week, once a week.")
+    weekly_summary_emails = models.BooleanField(default=True, help_text=_("A summary of the week, once a week."))
     weekly_summary_day = models.PositiveSmallIntegerField(
-        choices=WEEKDAYS, default=6, help_text="The local weekday the weekly summary goes out."
+        choices=WEEKDAYS, default=6, help_text=_("The local weekday the weekly summary goes out.")
     )
-    weekly_summary_time = models.TimeField(default=dt.time(18, 0), help_text="The local time it goes out.")
+    weekly_summary_time = models.TimeField(default=dt.time(18, 0), help_text=_("The local time it goes out."))
     # The next instant (UTC) a weekly summary is due; null when none is. Kept
     # up to date by the summary's services when the settings change.
     next_weekly_summary_at = models.DateTimeField(null=True, blank=True)
     trainer_digest_emails = models.BooleanField(
-        default=True, help_text="Trainers: a daily email at 08:00 local time when a member of a program slipped."
+        default=True, help_text=_("Trainers: a daily email at 08:00 local time when a member of a program slipped.")
     )
     # Members created through the partner API belong to that partner and are
     # identified there by the partner's own id.
@@ -130,7 +134,7 @@ class APIToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     digest = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(max_length=8, editable=False, help_text="First characters, to tell tokens apart.")
+    prefix = models.CharField(max_length=8, editable=False, help_text=_("First characters, to tell tokens apart."))
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

@@ -10,12 +10,14 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
 from stretchhub.client_ip import client_ip
+from stretchhub.i18n import LANGUAGE_PARAM, supported_language
 from stretchhub.ratelimit import rate_limit_hit
 
 from . import services
@@ -69,6 +71,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     password=form.cleaned_data["password1"],
                     display_name=form.cleaned_data["display_name"],
                     timezone_name=form.cleaned_data["timezone"],
+                    language=translation.get_language(),
                 )
             except services.AccountError as error:
                 form.add_error("email" if isinstance(error, services.EmailTaken) else None, str(error))
@@ -218,3 +221,20 @@ def delete_account(request: HttpRequest) -> HttpResponse:
     else:
         form = DeleteAccountForm(user=request.user)
     return render(request, "accounts/delete.html", {"form": form})
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The footer switcher: Django's set_language (cookie, redirect back), and a member's saved language too."""
+    language = supported_language(request.POST.get("language"))
+    # Back to the same page without its ?lang=, which would otherwise win over the choice just made.
+    next_url = request.POST.get("next") or ""
+    if next_url:
+        path, _, query = next_url.partition("?")
+        kept = [part for part in query.split("&") if part and not part.startswith(f"{LANGUAGE_PARAM}=")]
+        request.POST = request.POST.copy()
+        request.POST["next"] = f"{path}?{'&'.join(kept)}" if kept else path
+    response = django_set_language(request)
+    if language and request.user.is_authenticated:
+        services.user_set_language(user=request.user, language=language)
+    return response

@@ -30,6 +30,8 @@ NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 0)
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
 
 INSTALLED_APPS = [
+    # Before the admin, so its translation admin classes and widgets are found first.
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -59,9 +61,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the switcher's cookie or Accept-Language; sets Content-Language on every response.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Then ?lang= and a member's saved language (docs/i18n.md).
+    "stretchhub.i18n.LanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -115,10 +121,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-gb"
+# English and German (docs/i18n.md). Pages follow ?lang=, then a member's saved
+# language, then the footer switcher's cookie, then Accept-Language; an email
+# follows its recipient's saved language.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own date and time formats for English (British order, 7:45); German keeps Django's.
+FORMAT_MODULE_PATH = ["stretchhub.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Program content (django-modeltranslation): a column per language, an empty
+# German field falls back to the English one, field by field.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))

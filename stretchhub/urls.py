@@ -1,18 +1,25 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from django.views.i18n import JavaScriptCatalog
 
+from accounts import views as accounts_views
 from programs import views as programs_views
 
 from . import views
 
-admin.site.site_header = "StretchHub admin"
-admin.site.site_title = "StretchHub admin"
-admin.site.index_title = "Stretches, programs and members"
+admin.site.site_header = _("StretchHub admin")
+admin.site.site_title = _("StretchHub admin")
+admin.site.index_title = _("Stretches, programs and members")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
+    # The footer's language switcher (Django's set_language, which also saves a member's choice).
+    path("i18n/setlang/", accounts_views.set_language, name="set_language"),
+    # The player's strings as a script file of our own origin: the CSP allows no inline script.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("r/", include("programs.reminders.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("programs.api.urls")),

@@ -39,6 +39,7 @@ class MeSerializer(serializers.ModelSerializer):
             "email_verified",
             "display_name",
             "timezone",
+            "language",
             "default_reminder_time",
             "email_reminders",
             "nudge_emails",
@@ -63,6 +64,9 @@ def calendar_url(user: User) -> str:
 class MeUpdateSerializer(StrictInputSerializer):
     display_name = TextField(required=False, max_length=80)
     timezone = TimezoneField(required=False, help_text="IANA name, e.g. Europe/Berlin.")
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES, required=False, help_text="The language of your pages and emails."
+    )
     default_reminder_time = LocalTimeField(required=False)
     email_reminders = serializers.BooleanField(required=False, help_text="Master switch for reminder emails.")
     nudge_emails = serializers.BooleanField(

@@ -105,6 +105,7 @@ class MeView(IdempotentMixin, APIView):
             weekly_summary_day=data.get("weekly_summary_day"),
             weekly_summary_time=data.get("weekly_summary_time"),
             trainer_digest_emails=data.get("trainer_digest_emails"),
+            language=data.get("language"),
         )
         return Response(s.MeSerializer(user).data)
 

@@ -322,7 +322,10 @@ FORMS = {
     "accounts:password_change": ("alice", ["old_password", "new_password1", "new_password2"]),
     "accounts:password_reset": ("anonymous", ["email"]),
     "accounts:password_reset_confirm": ("anonymous", ["new_password1", "new_password2"]),
-    "accounts:settings": ("alice", ["display_name", "timezone", "default_reminder_time", "email_reminders"]),
+    "accounts:settings": (
+        "alice",
+        ["display_name", "timezone", "default_reminder_time", "email_reminders", "language"],
+    ),
     "accounts:delete": ("alice", ["password"]),
     "programs:enrol": ("alice", ["start_date", "reminder_time", "reminders_enabled"]),
     "programs:enrolment_pause": ("alice", ["next"]),
@@ -337,6 +340,7 @@ FORMS = {
     "reminders:unsubscribe": ("anonymous", []),
     "reminders:preference_off": ("anonymous", []),
     "calendar:rotate": ("alice", []),
+    "set_language": ("alice", ["language", "next"]),
 }
 # Forms that answer success with a result page, not a redirect: the email links' confirmations.
 RESULT_PAGES = {"reminders:done", "reminders:unsubscribe", "reminders:preference_off"}
@@ -356,8 +360,9 @@ PAGES = {
     "accounts:password_reset_complete",
     "accounts:export",
     "calendar:feed",
+    "javascript-catalog",
 }
-QUERY_NAMES = ["next", "body_area", "level", "length", "speed", "page"]
+QUERY_NAMES = ["next", "body_area", "level", "length", "speed", "page", "lang"]
 
 
 def site_url_names() -> set[str]:
