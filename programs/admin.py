@@ -22,8 +22,12 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from . import selectors, services
+from .admin_translation import GermanColumnMixin, GermanTranslationFilter
 from .models import BodyArea, Enrolment, Program, ProgramSession, SessionItem, Stretch
 
 
@@ -35,21 +39,31 @@ def _can_edit_program(user, program: Program | None) -> bool:
 
 
 @admin.register(BodyArea)
-class BodyAreaAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "stretch_count"]
-    ordering = ["name"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
+class BodyAreaAdmin(GermanColumnMixin, TranslationAdmin):
+    list_display = ["name", "slug", "stretch_count", "german"]
+    list_filter = [GermanTranslationFilter]
+    ordering = ["name_en"]
+    search_fields = ["name_en", "name_de", "slug"]
+    prepopulated_fields = {"slug": ["name_en"]}
+    fields = [("name_en", "name_de"), "slug"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(stretch_count=Count("stretches"))
 
-    @admin.display(description="stretches", ordering="stretch_count")
+    @admin.display(description=_("stretches"), ordering="stretch_count")
     def stretch_count(self, obj):
         return obj.stretch_count
 
 
 # --- Stretches -----------------------------------------------------------------------------------
+
+
+# Each translatable field is edited side by side, English then German, on one row.
+LANGS = ("en", "de")
+
+
+def _pair(name: str) -> tuple[str, str]:
+    return tuple(f"{name}_{language}" for language in LANGS)
 
 
 def _https_urls(field, **kwargs):
@@ -63,13 +77,9 @@ class StretchAdminForm(forms.ModelForm):
         model = Stretch
         formfield_callback = _https_urls
         fields = [
-            "name",
+            *(f"{name}_{language}" for name in ("name", "summary", "steps", "cues", "cautions") for language in LANGS),
             "slug",
             "status",
-            "summary",
-            "steps",
-            "cues",
-            "cautions",
             "media_url",
             "body_areas",
             "position",
@@ -81,10 +91,9 @@ class StretchAdminForm(forms.ModelForm):
             "per_side",
         ]
         widgets = {
-            "summary": forms.Textarea(attrs={"rows": 2}),
-            "steps": forms.Textarea(attrs={"rows": 6}),
-            "cues": forms.Textarea(attrs={"rows": 3}),
-            "cautions": forms.Textarea(attrs={"rows": 3}),
+            f"{name}_{language}": forms.Textarea(attrs={"rows": rows})
+            for name, rows in (("summary", 2), ("steps", 6), ("cues", 3), ("cautions", 3))
+            for language in LANGS
         }
 
     def clean(self):
@@ -98,10 +107,10 @@ class StretchAdminForm(forms.ModelForm):
 
 
 @admin.register(Stretch)
-class StretchAdmin(admin.ModelAdmin):
+class StretchAdmin(GermanColumnMixin, TranslationAdmin):
     form = StretchAdminForm
     # Explicit: Meta.ordering is dropped from the annotated (GROUP BY) queryset.
-    ordering = ["name"]
+    ordering = ["name_en"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "name",
@@ -112,26 +121,37 @@ class StretchAdmin(admin.ModelAdmin):
         "area_list",
         "default_prescription",
         "program_count",
+        "german",
     ]
-    list_filter = ["status", "body_areas", "equipment", "difficulty", "position"]
-    search_fields = ["name", "slug", "summary"]
-    prepopulated_fields = {"slug": ["name"]}
+    list_filter = ["status", GermanTranslationFilter, "body_areas", "equipment", "difficulty", "position"]
+    search_fields = ["name_en", "name_de", "slug", "summary_en", "summary_de"]
+    prepopulated_fields = {"slug": ["name_en"]}
     filter_horizontal = ["body_areas"]
     readonly_fields = ["created_at", "updated_at"]
     actions = ["publish_stretches", "draft_stretches"]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "status", "summary"]}),
-        ("Instructions", {"fields": ["steps", "cues", "cautions", "media_url"]}),
-        ("Classification", {"fields": ["body_areas", "position", "equipment", "difficulty"]}),
+        (None, {"fields": [_pair("name"), "slug", "status", _pair("summary")]}),
         (
-            "Default prescription",
+            _("Instructions"),
             {
-                "fields": [("default_sets", "default_reps", "default_hold_seconds", "per_side")],
-                "description": "Copied into a session when the stretch is added with no reps or hold of its own. "
-                "Give either reps or a hold time.",
+                "fields": [_pair("steps"), _pair("cues"), _pair("cautions"), "media_url"],
+                "description": _(
+                    "English on the left, German on the right. A German field left empty shows the English text."
+                ),
             },
         ),
-        ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+        (_("Classification"), {"fields": ["body_areas", "position", "equipment", "difficulty"]}),
+        (
+            _("Default prescription"),
+            {
+                "fields": [("default_sets", "default_reps", "default_hold_seconds", "per_side")],
+                "description": _(
+                    "Copied into a session when the stretch is added with no reps or hold of its own. "
+                    "Give either reps or a hold time."
+                ),
+            },
+        ),
+        (_("History"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
     def get_queryset(self, request):
@@ -142,32 +162,37 @@ class StretchAdmin(admin.ModelAdmin):
             .annotate(program_count=Count("session_items__session__program", distinct=True))
         )
 
-    @admin.display(description="body areas")
+    @admin.display(description=_("body areas"))
     def area_list(self, obj):
         return ", ".join(area.name for area in obj.body_areas.all())
 
-    @admin.display(description="default")
+    @admin.display(description=_("default"))
     def default_prescription(self, obj):
         return obj.default_prescription_text
 
-    @admin.display(description="programs", ordering="program_count")
+    @admin.display(description=_("programs"), ordering="program_count")
     def program_count(self, obj):
         return obj.program_count
 
-    @admin.action(description="Publish selected stretches", permissions=["change"])
+    @admin.action(description=_("Publish selected stretches"), permissions=["change"])
     def publish_stretches(self, request, queryset):
         count = services.stretch_publish(stretches=queryset)
-        self.message_user(request, f"{count} stretch(es) published.", messages.SUCCESS)
+        message = ngettext("%(count)d stretch published.", "%(count)d stretches published.", count)
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
-    @admin.action(description="Set selected stretches back to draft", permissions=["change"])
+    @admin.action(description=_("Set selected stretches back to draft"), permissions=["change"])
     def draft_stretches(self, request, queryset):
         result = services.stretch_draft(stretches=queryset)
         if result.drafted:
-            self.message_user(request, f"{result.drafted} stretch(es) set back to draft.", messages.SUCCESS)
+            message = ngettext(
+                "%(count)d stretch set back to draft.", "%(count)d stretches set back to draft.", result.drafted
+            )
+            self.message_user(request, message % {"count": result.drafted}, messages.SUCCESS)
         if result.kept:
             self.message_user(
                 request,
-                f"Kept published because a published program uses them: {', '.join(result.kept)}.",
+                gettext("Kept published because a published program uses them: %(names)s.")
+                % {"names": ", ".join(result.kept)},
                 messages.WARNING,
             )
 
@@ -178,8 +203,8 @@ class StretchAdmin(admin.ModelAdmin):
 class SessionItemForm(forms.ModelForm):
     class Meta:
         model = SessionItem
-        fields = ["stretch", "sets", "reps", "hold_seconds", "per_side", "rest_seconds", "notes", "order"]
-        widgets = {"notes": forms.TextInput(attrs={"size": 24})}
+        fields = ["stretch", "sets", "reps", "hold_seconds", "per_side", "rest_seconds", *_pair("notes"), "order"]
+        widgets = {name: forms.TextInput(attrs={"size": 20}) for name in _pair("notes")}
 
     def clean(self):
         cleaned = super().clean()
@@ -213,17 +238,17 @@ class SessionItemFormSet(CustomInlineFormSet):
             if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("stretch")
         ]
         if not kept:
-            raise ValidationError("This session is part of a published program, so it needs at least one stretch.")
+            raise ValidationError(_("This session is part of a published program, so it needs at least one stretch."))
 
 
-class SessionItemInline(SortableTabularInline):
+class SessionItemInline(SortableTabularInline, TranslationTabularInline):
     model = SessionItem
     form = SessionItemForm
     formset = SessionItemFormSet
     autocomplete_fields = ["stretch"]
     extra = 1
-    verbose_name = "stretch"
-    verbose_name_plural = "stretches, in order (drag ☰ to reorder; leave reps and hold empty for the default)"
+    verbose_name = _("stretch")
+    verbose_name_plural = _("stretches, in order (drag ☰ to reorder; leave reps and hold empty for the default)")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("stretch")
@@ -252,25 +277,26 @@ class SessionItemInline(SortableTabularInline):
 class ProgramSessionForm(forms.ModelForm):
     class Meta:
         model = ProgramSession
-        fields = ["program", "week", "day", "title", "notes"]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+        fields = ["program", "week", "day", *_pair("title"), *_pair("notes")]
+        widgets = {name: forms.Textarea(attrs={"rows": 2}) for name in _pair("notes")}
 
 
 @admin.register(ProgramSession)
-class ProgramSessionAdmin(SortableAdminBase, admin.ModelAdmin):
+class ProgramSessionAdmin(SortableAdminBase, GermanColumnMixin, TranslationAdmin):
     form = ProgramSessionForm
-    ordering = ["program__title", "week", "day"]
+    ordering = ["program__title_en", "week", "day"]
     inlines = [SessionItemInline]
-    list_display = ["__str__", "program", "item_count"]
-    list_filter = [("program", admin.RelatedOnlyFieldListFilter)]
+    list_display = ["__str__", "program", "item_count", "german"]
+    list_filter = [("program", admin.RelatedOnlyFieldListFilter), GermanTranslationFilter]
     list_select_related = ["program"]
-    search_fields = ["title", "program__title"]
+    search_fields = ["title_en", "title_de", "program__title_en", "program__title_de"]
+    fields = ["program", "week", "day", _pair("title"), _pair("notes")]
     change_form_template = "admin/programs/programsession/change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(item_count=Count("items"))
 
-    @admin.display(description="stretches", ordering="item_count")
+    @admin.display(description=_("stretches"), ordering="item_count")
     def item_count(self, obj):
         return obj.item_count
 
@@ -315,20 +341,21 @@ class ProgramSessionAdmin(SortableAdminBase, admin.ModelAdmin):
 
     def response_add(self, request, obj, post_url_continue=None):
         if "_save" in request.POST:
-            self.message_user(request, f"Session “{obj}” added.", messages.SUCCESS)
+            self.message_user(request, gettext("Session “%(session)s” added.") % {"session": obj}, messages.SUCCESS)
             return HttpResponseRedirect(self._program_url(obj))
         return super().response_add(request, obj, post_url_continue)
 
     def response_change(self, request, obj):
         if "_save" in request.POST:
-            self.message_user(request, f"Session “{obj}” saved.", messages.SUCCESS)
+            self.message_user(request, gettext("Session “%(session)s” saved.") % {"session": obj}, messages.SUCCESS)
             return HttpResponseRedirect(self._program_url(obj))
         return super().response_change(request, obj)
 
     def response_delete(self, request, obj_display, obj_id):
         program_id = getattr(self, "_deleted_program_id", None)
         if program_id:
-            self.message_user(request, f"Session “{obj_display}” deleted.", messages.SUCCESS)
+            message = gettext("Session “%(session)s” deleted.") % {"session": obj_display}
+            self.message_user(request, message, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:programs_program_change", args=[program_id]))
         return super().response_delete(request, obj_display, obj_id)
 
@@ -376,30 +403,30 @@ class ProgramSessionInlineFormSet(BaseInlineFormSet):
             return
         kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
         if not kept:
-            raise ValidationError("A published program needs at least one session. Unpublish it first.")
+            raise ValidationError(_("A published program needs at least one session. Unpublish it first."))
 
 
-class ProgramSessionInline(admin.TabularInline):
+class ProgramSessionInline(TranslationTabularInline):
     model = ProgramSession
     formset = ProgramSessionInlineFormSet
-    fields = ["week", "day", "title", "stretch_summary"]
+    fields = ["week", "day", *_pair("title"), "stretch_summary"]
     readonly_fields = ["stretch_summary"]
     show_change_link = True
     extra = 0
-    verbose_name = "session"
-    verbose_name_plural = "sessions (a day without one is a rest day; open a session to add its stretches)"
+    verbose_name = _("session")
+    verbose_name_plural = _("sessions (a day without one is a rest day; open a session to add its stretches)")
 
     def get_queryset(self, request):
         items = SessionItem.objects.select_related("stretch").order_by("order")
         return super().get_queryset(request).order_by("week", "day").prefetch_related(Prefetch("items", items))
 
-    @admin.display(description="stretches")
+    @admin.display(description=_("stretches"))
     def stretch_summary(self, obj):
         if obj.pk is None:
-            return "Save, then open the session to add stretches."
+            return gettext("Save, then open the session to add stretches.")
         items = list(obj.items.all())
         if not items:
-            return format_html('<strong class="errornote-inline">{}</strong>', "No stretches yet")
+            return format_html('<strong class="errornote-inline">{}</strong>', gettext("No stretches yet"))
         return format_html_join(", ", "{} <small>({})</small>", ((i.stretch.name, i.prescription_text) for i in items))
 
     def _editable(self, request, program):
@@ -416,7 +443,7 @@ class ProgramSessionInline(admin.TabularInline):
 
 
 class BodyAreaFilter(admin.SimpleListFilter):
-    title = "body area"
+    title = _("body area")
     parameter_name = "body_area"
 
     def lookups(self, request, model_admin):
@@ -432,17 +459,17 @@ class BodyAreaFilter(admin.SimpleListFilter):
 class ProgramAdminForm(forms.ModelForm):
     class Meta:
         model = Program
-        fields = ["title", "slug", "summary", "goal", "level", "author"]
+        fields = [*_pair("title"), "slug", *_pair("summary"), *_pair("goal"), "level", "author"]
         widgets = {
-            "summary": forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}),
-            "goal": forms.Textarea(attrs={"rows": 5, "class": "vLargeTextField"}),
+            **{name: forms.Textarea(attrs={"rows": 2, "class": "vLargeTextField"}) for name in _pair("summary")},
+            **{name: forms.Textarea(attrs={"rows": 5, "class": "vLargeTextField"}) for name in _pair("goal")},
         }
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(GermanColumnMixin, TranslationAdmin):
     form = ProgramAdminForm
-    ordering = ["title"]
+    ordering = ["title_en"]
     inlines = [ProgramSessionInline]
     list_display = [
         "title",
@@ -453,11 +480,26 @@ class ProgramAdmin(admin.ModelAdmin):
         "session_count",
         "enrolled_count",
         "updated_at",
+        "german",
     ]
-    list_filter = ["status", "level", BodyAreaFilter, ("author", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "status",
+        GermanTranslationFilter,
+        "level",
+        BodyAreaFilter,
+        ("author", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["author"]
-    search_fields = ["title", "slug", "summary", "author__username", "author__display_name"]
-    prepopulated_fields = {"slug": ["title"]}
+    search_fields = [
+        "title_en",
+        "title_de",
+        "slug",
+        "summary_en",
+        "summary_de",
+        "author__username",
+        "author__display_name",
+    ]
+    prepopulated_fields = {"slug": ["title_en"]}
     actions = ["publish_programs", "unpublish_programs", "archive_programs", "duplicate_programs"]
     view_on_site = False
     save_on_top = True
@@ -476,15 +518,15 @@ class ProgramAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="weeks", ordering="weeks")
+    @admin.display(description=_("weeks"), ordering="weeks")
     def week_count(self, obj):
         return obj.weeks or 0
 
-    @admin.display(description="sessions", ordering="session_count")
+    @admin.display(description=_("sessions"), ordering="session_count")
     def session_count(self, obj):
         return obj.session_count
 
-    @admin.display(description="enrolled now", ordering="enrolled_count")
+    @admin.display(description=_("enrolled now"), ordering="enrolled_count")
     def enrolled_count(self, obj):
         return obj.enrolled_count
 
@@ -496,8 +538,8 @@ class ProgramAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         return [
-            (None, {"fields": ["title", "slug", "summary", "goal", "level"]}),
-            ("Publishing", {"fields": ["status", "author", "published_at", "created_at", "updated_at"]}),
+            (None, {"fields": [_pair("title"), "slug", _pair("summary"), _pair("goal"), "level"]}),
+            (_("Publishing"), {"fields": ["status", "author", "published_at", "created_at", "updated_at"]}),
         ]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -545,9 +587,8 @@ class ProgramAdmin(admin.ModelAdmin):
             obj = self.get_object(request, object_id)
             if obj is not None and self.has_view_permission(request, obj) and self.has_add_permission(request):
                 copy = services.program_duplicate(program=obj, author=request.user)
-                self.message_user(
-                    request, f"Made a draft copy “{copy.title}”: it is yours to change.", messages.SUCCESS
-                )
+                message = gettext("Made a draft copy “%(title)s”: it is yours to change.") % {"title": copy.title}
+                self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:programs_program_change", args=[copy.pk]))
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -557,26 +598,30 @@ class ProgramAdmin(admin.ModelAdmin):
         except services.ProgramError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
-            self.message_user(request, f"“{obj.title}” is published: members can find and enrol in it.")
+            message = gettext("“%(title)s” is published: members can find and enrol in it.")
+            self.message_user(request, message % {"title": obj.title})
 
     def _unpublish_one(self, request, obj):
         services.program_unpublish(program=obj)
-        self.message_user(request, f"“{obj.title}” is a draft again: hidden from the catalogue.", messages.SUCCESS)
+        message = gettext("“%(title)s” is a draft again: hidden from the catalogue.")
+        self.message_user(request, message % {"title": obj.title}, messages.SUCCESS)
 
     def _archive_one(self, request, obj):
         services.program_archive(program=obj)
-        self.message_user(request, f"“{obj.title}” is archived: hidden from the catalogue.", messages.SUCCESS)
+        message = gettext("“%(title)s” is archived: hidden from the catalogue.")
+        self.message_user(request, message % {"title": obj.title}, messages.SUCCESS)
 
     def _editable_or_warn(self, request, queryset):
         allowed = [p for p in queryset if _can_edit_program(request.user, p)]
         refused = [p.title for p in queryset if not _can_edit_program(request.user, p)]
         if refused:
-            self.message_user(
-                request, f"Skipped programs you did not write: {', '.join(sorted(refused))}.", messages.WARNING
-            )
+            message = gettext("Skipped programs you did not write: %(titles)s.") % {
+                "titles": ", ".join(sorted(refused))
+            }
+            self.message_user(request, message, messages.WARNING)
         return allowed
 
-    @admin.action(description="Publish selected programs", permissions=["change"])
+    @admin.action(description=_("Publish selected programs"), permissions=["change"])
     def publish_programs(self, request, queryset):
         published = 0
         for program in self._editable_or_warn(request, queryset):
@@ -587,29 +632,37 @@ class ProgramAdmin(admin.ModelAdmin):
             else:
                 published += 1
         if published:
-            self.message_user(request, f"{published} program(s) published.", messages.SUCCESS)
+            message = ngettext("%(count)d program published.", "%(count)d programs published.", published)
+            self.message_user(request, message % {"count": published}, messages.SUCCESS)
 
-    @admin.action(description="Unpublish selected programs (back to draft)", permissions=["change"])
+    @admin.action(description=_("Unpublish selected programs (back to draft)"), permissions=["change"])
     def unpublish_programs(self, request, queryset):
         programs = self._editable_or_warn(request, queryset)
         for program in programs:
             services.program_unpublish(program=program)
         if programs:
-            self.message_user(request, f"{len(programs)} program(s) set back to draft.", messages.SUCCESS)
+            message = ngettext(
+                "%(count)d program set back to draft.", "%(count)d programs set back to draft.", len(programs)
+            )
+            self.message_user(request, message % {"count": len(programs)}, messages.SUCCESS)
 
-    @admin.action(description="Archive selected programs", permissions=["change"])
+    @admin.action(description=_("Archive selected programs"), permissions=["change"])
     def archive_programs(self, request, queryset):
         programs = self._editable_or_warn(request, queryset)
         for program in programs:
             services.program_archive(program=program)
         if programs:
-            self.message_user(request, f"{len(programs)} program(s) archived.", messages.SUCCESS)
+            message = ngettext("%(count)d program archived.", "%(count)d programs archived.", len(programs))
+            self.message_user(request, message % {"count": len(programs)}, messages.SUCCESS)
 
-    @admin.action(description="Duplicate selected programs (as your drafts)", permissions=["add"])
+    @admin.action(description=_("Duplicate selected programs (as your drafts)"), permissions=["add"])
     def duplicate_programs(self, request, queryset):
         copies = [services.program_duplicate(program=program, author=request.user) for program in queryset]
         names = ", ".join(f"“{c.title}” ({c.slug})" for c in copies)
-        self.message_user(request, f"Made {len(copies)} draft cop{'y' if len(copies) == 1 else 'ies'}: {names}.")
+        message = ngettext(
+            "Made %(count)d draft copy: %(names)s.", "Made %(count)d draft copies: %(names)s.", len(copies)
+        )
+        self.message_user(request, message % {"count": len(copies), "names": names})
 
 
 # Django only autodiscovers admin.py: the trainers' adherence view lives in its own

@@ -185,8 +185,8 @@ class EnrolmentAdherenceAdmin(admin.ModelAdmin):
     list_display_links = ["member_name"]
     list_filter = [SlippedFilter, "status", ("program", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["member", "program"]
-    search_fields = ["member__display_name", "member__username", "program__title"]
-    ordering = ["program__title", "member__display_name", "member__username"]
+    search_fields = ["member__display_name", "member__username", "program__title_en", "program__title_de"]
+    ordering = ["program__title_en", "member__display_name", "member__username"]
     list_per_page = 50
     actions = None
     fields = [

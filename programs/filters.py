@@ -1,14 +1,15 @@
 import django_filters
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 from .models import BodyArea, Program
 
 LENGTH_CHOICES = [
-    ("1-2", "1–2 weeks"),
-    ("3-4", "3–4 weeks"),
-    ("5-8", "5–8 weeks"),
-    ("9-", "9 weeks or more"),
+    ("1-2", _("1–2 weeks")),
+    ("3-4", _("3–4 weeks")),
+    ("5-8", _("5–8 weeks")),
+    ("9-", _("9 weeks or more")),
 ]
 
 
@@ -19,15 +20,15 @@ class ProgramCatalogueFilter(django_filters.FilterSet):
     """
 
     body_area = django_filters.ModelChoiceFilter(
-        label="Body area",
+        label=_("Body area"),
         queryset=BodyArea.objects.all(),
         to_field_name="slug",
-        empty_label="Any body area",
+        empty_label=_("Any body area"),
         method="filter_body_area",
     )
-    level = django_filters.ChoiceFilter(label="Level", choices=Program.Level.choices, empty_label="Any level")
+    level = django_filters.ChoiceFilter(label=_("Level"), choices=Program.Level.choices, empty_label=_("Any level"))
     length = django_filters.ChoiceFilter(
-        label="Length", choices=LENGTH_CHOICES, empty_label="Any length", method="filter_length"
+        label=_("Length"), choices=LENGTH_CHOICES, empty_label=_("Any length"), method="filter_length"
     )
 
     class Meta:

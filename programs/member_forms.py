@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import PAIN_MAX, PAIN_MIN
 
-PAIN_RANGE_TEXT = f"{PAIN_MIN} (none) to {PAIN_MAX} (worst)"
-PAIN_ERROR = f"Pain is a number from {PAIN_RANGE_TEXT}."
+PAIN_RANGE_TEXT = format_lazy(_("{low} (none) to {high} (worst)"), low=PAIN_MIN, high=PAIN_MAX)
+PAIN_ERROR = format_lazy(_("Pain is a number from {range}."), range=PAIN_RANGE_TEXT)
 
 
 class DateInput(forms.DateInput):
@@ -29,10 +31,10 @@ class TimeInput(forms.TimeInput):
 
 class StartDateForm(forms.Form):
     start_date = forms.DateField(
-        label="Start date",
+        label=_("Start date"),
         widget=DateInput(),
-        help_text="Day 1 of the program. Up to 14 days ago, or up to a year ahead.",
-        error_messages={"invalid": "Enter a date, for example 2026-03-02."},
+        help_text=_("Day 1 of the program. Up to 14 days ago, or up to a year ahead."),
+        error_messages={"invalid": _("Enter a date, for example 2026-03-02.")},
     )
 
     def __init__(self, *args, today: dt.date, **kwargs):
@@ -55,12 +57,12 @@ class StartDateForm(forms.Form):
 
 class ReminderForm(forms.Form):
     reminder_time = forms.TimeField(
-        label="Reminder time",
+        label=_("Reminder time"),
         widget=TimeInput(),
-        help_text="In your time zone, on the days a session is due.",
-        error_messages={"invalid": "Enter a time, for example 07:30."},
+        help_text=_("In your time zone, on the days a session is due."),
+        error_messages={"invalid": _("Enter a time, for example 07:30.")},
     )
-    reminders_enabled = forms.BooleanField(label="Email me a reminder on session days", required=False)
+    reminders_enabled = forms.BooleanField(label=_("Email me a reminder on session days"), required=False)
 
 
 class EnrolForm(StartDateForm, ReminderForm):
@@ -80,20 +82,20 @@ def _pain_field(label: str) -> forms.IntegerField:
         min_value=PAIN_MIN,
         max_value=PAIN_MAX,
         error_messages={"min_value": PAIN_ERROR, "max_value": PAIN_ERROR, "invalid": PAIN_ERROR},
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "optional"}),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": _("optional")}),
     )
 
 
 class CompletionForm(forms.Form):
-    pain_before = _pain_field("Pain before")
-    pain_after = _pain_field("Pain after")
+    pain_before = _pain_field(_("Pain before"))
+    pain_after = _pain_field(_("Pain after"))
     note = forms.CharField(
-        label="Note",
+        label=_("Note"),
         required=False,
         max_length=services.NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Optional: how it felt, what to change next time.",
+        help_text=_("Optional: how it felt, what to change next time."),
         error_messages={
-            "max_length": "The note is too long: keep it to %(limit_value)d characters (it has %(show_value)d)."
+            "max_length": _("The note is too long: keep it to %(limit_value)d characters (it has %(show_value)d).")
         },
     )

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from . import schedule
 from .validators import validate_media_url
@@ -18,10 +20,16 @@ PAIN_VALIDATORS = [MinValueValidator(PAIN_MIN), MaxValueValidator(PAIN_MAX)]
 
 
 def prescription_text(*, sets: int, reps: int | None, hold_seconds: int | None, per_side: bool) -> str:
-    """A prescription in words ("5 reps", "2 × 30 s hold per side"), as every page, email, feed and the API say it."""
-    amount = f"{reps} reps" if reps else f"{hold_seconds} s hold"
-    text = amount if sets == 1 else f"{sets} × {amount}"
-    return f"{text} per side" if per_side else text
+    """A prescription in words ("5 reps", "2 × 30 s hold per side"), as every page, email, feed and the API say it.
+
+    In the active language: an email is built inside its recipient's.
+    """
+    if reps:
+        amount = ngettext("%(count)d rep", "%(count)d reps", reps) % {"count": reps}
+    else:
+        amount = gettext("%(seconds)d s hold") % {"seconds": hold_seconds}
+    text = amount if sets == 1 else gettext("%(sets)d × %(amount)s") % {"sets": sets, "amount": amount}
+    return gettext("%(prescription)s per side") % {"prescription": text} if per_side else text
 
 
 class CatalogueQuerySet(models.QuerySet):
@@ -84,15 +92,15 @@ class Prescription(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
-        help_text="Repetitions per set. Fill in either reps or hold seconds.",
+        help_text=_("Repetitions per set. Fill in either reps or hold seconds."),
     )
     hold_seconds = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(600)],
-        help_text="Seconds to hold per set (per side when per side). Fill in either reps or hold seconds.",
+        help_text=_("Seconds to hold per set (per side when per side). Fill in either reps or hold seconds."),
     )
-    per_side = models.BooleanField(default=False, help_text="Done once on each side (left and right).")
+    per_side = models.BooleanField(default=False, help_text=_("Done once on each side (left and right)."))
     rest_seconds = models.PositiveSmallIntegerField(default=15, validators=[MaxValueValidator(600)])
 
     class Meta:
@@ -102,7 +110,7 @@ class Prescription(models.Model):
         from django.core.exceptions import ValidationError
 
         if (self.reps is None) == (self.hold_seconds is None):
-            raise ValidationError("Give either repetitions or a hold time in seconds (exactly one).")
+            raise ValidationError(_("Give either repetitions or a hold time in seconds (exactly one)."))
 
     @property
     def prescription_text(self) -> str:
@@ -110,11 +118,13 @@ class Prescription(models.Model):
 
 
 class BodyArea(CatalogueModel):
-    name = models.CharField(max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=50, unique=True)
     slug = models.SlugField(unique=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("body area")
+        verbose_name_plural = _("body areas")
 
     def __str__(self) -> str:
         return self.name
@@ -122,47 +132,47 @@ class BodyArea(CatalogueModel):
 
 class Stretch(CatalogueModel):
     class Equipment(models.TextChoices):
-        NONE = "none", "None"
-        CHAIR = "chair", "Chair"
-        MAT = "mat", "Mat"
-        PULL_UP_BAR = "pull_up_bar", "Pull-up bar"
-        WALL = "wall", "Wall"
-        STRAP = "strap", "Strap or towel"
+        NONE = "none", _("None")
+        CHAIR = "chair", _("Chair")
+        MAT = "mat", _("Mat")
+        PULL_UP_BAR = "pull_up_bar", _("Pull-up bar")
+        WALL = "wall", _("Wall")
+        STRAP = "strap", _("Strap or towel")
 
     class Position(models.TextChoices):
-        STANDING = "standing", "Standing"
-        SEATED = "seated", "Seated"
-        KNEELING = "kneeling", "Kneeling"
-        ALL_FOURS = "all_fours", "On hands and knees"
-        LYING = "lying", "Lying down"
-        HANGING = "hanging", "Hanging"
+        STANDING = "standing", _("Standing")
+        SEATED = "seated", _("Seated")
+        KNEELING = "kneeling", _("Kneeling")
+        ALL_FOURS = "all_fours", _("On hands and knees")
+        LYING = "lying", _("Lying down")
+        HANGING = "hanging", _("Hanging")
 
     class Difficulty(models.IntegerChoices):
-        GENTLE = 1, "Gentle"
-        MODERATE = 2, "Moderate"
-        CHALLENGING = 3, "Challenging"
+        GENTLE = 1, _("Gentle")
+        MODERATE = 2, _("Moderate")
+        CHALLENGING = 3, _("Challenging")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
 
-    name = models.CharField(max_length=120)
+    name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
-    summary = models.CharField(max_length=300)
-    steps = models.TextField(help_text="One instruction step per line, in order.")
-    cues = models.TextField(blank=True, help_text="Breathing and form cues, one per line.")
-    cautions = models.TextField(blank=True, help_text="Safety cautions, one per line.")
-    body_areas = models.ManyToManyField(BodyArea, related_name="stretches")
-    equipment = models.CharField(max_length=20, choices=Equipment, default=Equipment.NONE)
-    position = models.CharField(max_length=20, choices=Position)
-    difficulty = models.PositiveSmallIntegerField(choices=Difficulty, default=Difficulty.GENTLE)
+    summary = models.CharField(_("summary"), max_length=300)
+    steps = models.TextField(_("steps"), help_text=_("One instruction step per line, in order."))
+    cues = models.TextField(_("cues"), blank=True, help_text=_("Breathing and form cues, one per line."))
+    cautions = models.TextField(_("cautions"), blank=True, help_text=_("Safety cautions, one per line."))
+    body_areas = models.ManyToManyField(BodyArea, related_name="stretches", verbose_name=_("body areas"))
+    equipment = models.CharField(_("equipment"), max_length=20, choices=Equipment, default=Equipment.NONE)
+    position = models.CharField(_("position"), max_length=20, choices=Position)
+    difficulty = models.PositiveSmallIntegerField(_("difficulty"), choices=Difficulty, default=Difficulty.GENTLE)
     # The default prescription, copied into a session item when it is added.
     default_sets = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(20)])
     default_reps = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     default_hold_seconds = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     per_side = models.BooleanField(default=False)
     media_url = models.URLField(
-        blank=True, validators=[validate_media_url], help_text="Optional image or video (http/https)."
+        blank=True, validators=[validate_media_url], help_text=_("Optional image or video (http/https).")
     )
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -170,7 +180,8 @@ class Stretch(CatalogueModel):
 
     class Meta:
         ordering = ["name"]
-        verbose_name_plural = "stretches"
+        verbose_name = _("stretch")
+        verbose_name_plural = _("stretches")
         constraints = [
             models.CheckConstraint(condition=_prescription_check("default_"), name="stretch_default_reps_xor_hold"),
             models.CheckConstraint(condition=Q(default_sets__gte=1), name="stretch_default_sets_positive"),
@@ -184,7 +195,7 @@ class Stretch(CatalogueModel):
         from django.core.exceptions import ValidationError
 
         if (self.default_reps is None) == (self.default_hold_seconds is None):
-            raise ValidationError("Give either default repetitions or a default hold time (exactly one).")
+            raise ValidationError(_("Give either default repetitions or a default hold time (exactly one)."))
 
     @property
     def default_prescription_text(self) -> str:
@@ -214,20 +225,20 @@ def _lines(text: str) -> list[str]:
 
 class Program(CatalogueModel):
     class Level(models.TextChoices):
-        BEGINNER = "beginner", "Beginner"
-        INTERMEDIATE = "intermediate", "Intermediate"
-        ADVANCED = "advanced", "Advanced"
+        BEGINNER = "beginner", _("Beginner")
+        INTERMEDIATE = "intermediate", _("Intermediate")
+        ADVANCED = "advanced", _("Advanced")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-        ARCHIVED = "archived", "Archived"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        ARCHIVED = "archived", _("Archived")
 
-    title = models.CharField(max_length=120)
+    title = models.CharField(_("title"), max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
-    summary = models.CharField(max_length=300)
-    goal = models.TextField(help_text="What a member can expect by the end of the program.")
-    level = models.CharField(max_length=20, choices=Level, default=Level.BEGINNER)
+    summary = models.CharField(_("summary"), max_length=300)
+    goal = models.TextField(_("goal"), help_text=_("What a member can expect by the end of the program."))
+    level = models.CharField(_("level"), max_length=20, choices=Level, default=Level.BEGINNER)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="authored_programs"
     )
@@ -238,7 +249,9 @@ class Program(CatalogueModel):
 
     class Meta:
         ordering = ["title"]
-        indexes = [models.Index(fields=["status", "title"])]
+        verbose_name = _("program")
+        verbose_name_plural = _("programs")
+        indexes = [models.Index(fields=["status", "title"], name="program_status_title")]
 
     def __str__(self) -> str:
         return self.title
@@ -253,14 +266,15 @@ class ProgramSession(CatalogueModel):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="sessions")
     week = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_WEEKS)])
     day = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(7)], help_text="Day of the week within the program, 1–7."
+        validators=[MinValueValidator(1), MaxValueValidator(7)], help_text=_("Day of the week within the program, 1–7.")
     )
-    title = models.CharField(max_length=120)
-    notes = models.TextField(blank=True)
+    title = models.CharField(_("title"), max_length=120)
+    notes = models.TextField(_("notes"), blank=True)
 
     class Meta:
         ordering = ["program", "week", "day"]
-        verbose_name = "session"
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
         constraints = [
             models.UniqueConstraint(fields=["program", "week", "day"], name="unique_session_per_program_day"),
             models.CheckConstraint(condition=Q(day__gte=1, day__lte=7), name="session_day_1_to_7"),
@@ -268,7 +282,11 @@ class ProgramSession(CatalogueModel):
         ]
 
     def __str__(self) -> str:
-        return f"Week {self.week}, day {self.day}: {self.title}"
+        return gettext("Week %(week)d, day %(day)d: %(title)s") % {
+            "week": self.week,
+            "day": self.day,
+            "title": self.title,
+        }
 
     @property
     def day_number(self) -> int:
@@ -281,12 +299,12 @@ class SessionItem(Prescription, CatalogueModel):
     session = models.ForeignKey(ProgramSession, on_delete=models.CASCADE, related_name="items")
     stretch = models.ForeignKey(Stretch, on_delete=models.PROTECT, related_name="session_items")
     order = models.PositiveIntegerField(default=0, db_index=True)
-    notes = models.CharField(max_length=300, blank=True)
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["order"]
-        verbose_name = "stretch in session"
-        verbose_name_plural = "stretches in session"
+        verbose_name = _("stretch in session")
+        verbose_name_plural = _("stretches in session")
         constraints = [
             models.UniqueConstraint(fields=["session", "order"], name="unique_item_order_in_session"),
             models.CheckConstraint(condition=_prescription_check(""), name="item_reps_xor_hold"),
@@ -299,10 +317,10 @@ class SessionItem(Prescription, CatalogueModel):
 
 class Enrolment(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused"
-        COMPLETED = "completed", "Completed"
-        LEFT = "left", "Left"
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        COMPLETED = "completed", _("Completed")
+        LEFT = "left", _("Left")
 
     CURRENT_STATUSES = (Status.ACTIVE, Status.PAUSED)
 
@@ -312,11 +330,11 @@ class Enrolment(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="enrolments"
     )
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="enrolments")
-    start_date = models.DateField(help_text="The member's local date of day 1.")
-    reminder_time = models.TimeField(help_text="Local time of the reminder email.")
+    start_date = models.DateField(help_text=_("The member's local date of day 1."))
+    reminder_time = models.TimeField(help_text=_("Local time of the reminder email."))
     reminders_enabled = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
-    paused_on = models.DateField(null=True, blank=True, help_text="Local date the current pause began.")
+    paused_on = models.DateField(null=True, blank=True, help_text=_("Local date the current pause began."))
     # Finished pauses, oldest first: [{"started_on": "YYYY-MM-DD", "days": n}, …]
     pauses = models.JSONField(default=list, blank=True)
     # The next instant (UTC) a reminder is due; null when none is. Kept up to

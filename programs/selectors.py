@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Count,
@@ -52,6 +53,10 @@ def programs_touching_body_area(queryset: QuerySet[Program], *, body_area: BodyA
     return queryset.filter(Exists(uses_area))
 
 
+AREA_NAME_FIELDS = [f"name_{code}" for code, _name in settings.LANGUAGES]
+AREA_NAME_COLUMNS = [f"bodyarea__{name}" for name in AREA_NAME_FIELDS]
+
+
 def body_areas_by_program(programs: Iterable[Program]) -> dict[int, list[BodyArea]]:
     """Body areas worked by each program's stretches, in one query."""
     ids = [p.pk for p in programs]
@@ -60,12 +65,13 @@ def body_areas_by_program(programs: Iterable[Program]) -> dict[int, list[BodyAre
     through = Stretch.body_areas.through
     rows = (
         through.objects.filter(stretch__session_items__session__program_id__in=ids)
-        .values_list("stretch__session_items__session__program_id", "bodyarea_id", "bodyarea__name", "bodyarea__slug")
+        .values_list("stretch__session_items__session__program_id", "bodyarea_id", "bodyarea__slug", *AREA_NAME_COLUMNS)
         .distinct()
     )
     areas: dict[int, dict[int, BodyArea]] = defaultdict(dict)
-    for program_id, area_id, name, slug in rows:
-        areas[program_id][area_id] = BodyArea(pk=area_id, name=name, slug=slug)
+    for program_id, area_id, slug, *names in rows:
+        # Every language's name, so the area reads in whichever is active (programs/translation.py).
+        areas[program_id][area_id] = BodyArea(pk=area_id, slug=slug, **dict(zip(AREA_NAME_FIELDS, names, strict=True)))
     return {pid: sorted(found.values(), key=lambda a: a.name) for pid, found in areas.items()}
 
 

@@ -10,9 +10,12 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 
@@ -455,46 +458,78 @@ def _copy_slug(slug: str) -> str:
     raise ProgramError("Too many copies of this program already exist.")
 
 
-def program_duplicate(*, program: Program, author) -> Program:
-    """A deep copy (sessions and their items) as a draft owned by `author`, with a new slug."""
+def _translated_columns(model, *fields: str) -> list[str]:
+    return [f"{name}_{language}" for name in fields for language, _name in settings.LANGUAGES]
+
+
+def _copied_title(program: Program) -> dict[str, str | None]:
+    """The copy's title in each language the original has one in: "… (copy)", "… (Kopie)"."""
     title_max = Program._meta.get_field("title").max_length
+    titles = {}
+    for language, _name in settings.LANGUAGES:
+        title = getattr(program, f"title_{language}")
+        with translation.override(language):
+            titles[f"title_{language}"] = gettext("%(title)s (copy)") % {"title": title} if title else None
+        if titles[f"title_{language}"]:
+            titles[f"title_{language}"] = titles[f"title_{language}"][:title_max]
+    return titles
+
+
+def _copy_items_sql() -> str:
+    """Every item of one program's sessions into the same (week, day) of another, in one INSERT … SELECT.
+
+    One statement whatever the program's size: each language's column makes a
+    row wider, and a bulk insert of wide rows is split into several on SQLite.
+    """
+    quote = connection.ops.quote_name
+    item, session = SessionItem._meta.db_table, ProgramSession._meta.db_table
+    columns = [f.column for f in SessionItem._meta.concrete_fields if f.name not in ("id", "session", "version")]
+    return (
+        f"INSERT INTO {quote(item)} ({quote('session_id')}, {quote('version')}, {', '.join(map(quote, columns))}) "
+        f"SELECT new.id, 1, {', '.join('i.' + quote(c) for c in columns)} FROM {quote(item)} i "
+        f"JOIN {quote(session)} old ON old.id = i.session_id "
+        f"JOIN {quote(session)} new ON new.program_id = %s AND new.week = old.week AND new.day = old.day "
+        "WHERE old.program_id = %s"
+    )
+
+
+def program_duplicate(*, program: Program, author) -> Program:
+    """A deep copy (sessions and their items, in every language) as a draft owned by `author`, with a new slug."""
+    content = _translated_columns(ProgramSession, "title", "notes")
     for _attempt in range(3):
         try:
             with transaction.atomic():
+                texts = {name: getattr(program, name) for name in _translated_columns(Program, "summary", "goal")}
+                texts.update(_copied_title(program))
+                # The plain column holds the English text, as every write made in English does.
+                base = {name: texts[f"{name}_{settings.LANGUAGE_CODE}"] for name in ("title", "summary", "goal")}
                 copy = Program.objects.create(
-                    title=f"{program.title} (copy)"[:title_max],
                     slug=_copy_slug(program.slug),
-                    summary=program.summary,
-                    goal=program.goal,
                     level=program.level,
                     author=author,
                     status=Program.Status.DRAFT,
+                    **base,
+                    **texts,
                 )
                 sessions = list(ProgramSession.objects.filter(program=program).order_by("week", "day"))
                 ProgramSession.objects.bulk_create(
-                    ProgramSession(program=copy, week=s.week, day=s.day, title=s.title, notes=s.notes) for s in sessions
-                )
-                new_pk = {(s.week, s.day): s.pk for s in ProgramSession.objects.filter(program=copy)}
-                old_slot = {s.pk: (s.week, s.day) for s in sessions}
-                SessionItem.objects.bulk_create(
-                    SessionItem(
-                        session_id=new_pk[old_slot[item.session_id]],
-                        stretch_id=item.stretch_id,
-                        order=item.order,
-                        notes=item.notes,
-                        sets=item.sets,
-                        reps=item.reps,
-                        hold_seconds=item.hold_seconds,
-                        per_side=item.per_side,
-                        rest_seconds=item.rest_seconds,
+                    ProgramSession(
+                        program=copy,
+                        week=s.week,
+                        day=s.day,
+                        title=s.title_en,
+                        notes=s.notes_en,
+                        **{name: getattr(s, name) for name in content},
                     )
-                    for item in SessionItem.objects.filter(session__program=program).order_by("session_id", "order")
+                    for s in sessions
                 )
+                with connection.cursor() as cursor:
+                    cursor.execute(_copy_items_sql(), [copy.pk, program.pk])
                 return copy
         except IntegrityError:
             # Another copy took the same slug between our check and insert: pick again.
             continue
-    raise ProgramError("Could not find a free address for the copy; please try again.")
+    raise ProgramError(_("Could not find a free address for the copy; please try again."))
 
 
 def session_items_arrange(*, session: ProgramSession, items: Sequence[SessionItem]) -> list[SessionItem]:

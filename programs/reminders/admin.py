@@ -25,12 +25,17 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         ("due_at", admin.DateFieldListFilter),
     ]
     list_select_related = ["recipient", "enrolment__program"]
-    search_fields = ["recipient__email", "recipient__username", "enrolment__program__title"]
+    search_fields = [
+        "recipient__email",
+        "recipient__username",
+        "enrolment__program__title_en",
+        "enrolment__program__title_de",
+    ]
     date_hierarchy = "local_date"
     ordering = ["-due_at"]
     show_full_result_count = False  # no COUNT(*) over a table that grows by a row per member per day
 
-    @admin.display(description="program", ordering="enrolment__program__title")
+    @admin.display(description="program", ordering="enrolment__program__title_en")
     def program(self, message: OutboxMessage):
         return message.enrolment.program if message.enrolment else "—"
 

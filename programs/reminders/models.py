@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class OutboxMessage(models.Model):
@@ -13,17 +14,17 @@ class OutboxMessage(models.Model):
     """
 
     class Kind(models.TextChoices):
-        REMINDER = "reminder", "Reminder"
-        NUDGE = "nudge", "Catch-up nudge"
-        WEEKLY_SUMMARY = "weekly_summary", "Weekly summary"
-        TRAINER_DIGEST = "trainer_digest", "Trainer digest"
+        REMINDER = "reminder", _("Reminder")
+        NUDGE = "nudge", _("Catch-up nudge")
+        WEEKLY_SUMMARY = "weekly_summary", _("Weekly summary")
+        TRAINER_DIGEST = "trainer_digest", _("Trainer digest")
 
     class Status(models.TextChoices):
-        CLAIMED = "claimed", "Claimed (sending)"
-        SENT = "sent", "Sent"
-        RETRYING = "retrying", "Waiting to retry"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
+        CLAIMED = "claimed", _("Claimed (sending)")
+        SENT = "sent", _("Sent")
+        RETRYING = "retrying", _("Waiting to retry")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
 
     kind = models.CharField(max_length=20, choices=Kind, default=Kind.REMINDER)
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outbox_messages")

@@ -68,7 +68,7 @@ def slipped_enrolments(*, trainer_ids: Iterable[int], now: dt.datetime) -> Query
             high_pain_before=Subquery(high_pain.values("pain_before")[:1]),
             high_pain_after=Subquery(high_pain.values("pain_after")[:1]),
         )
-        .order_by("program__title", "member__display_name", "member__username", "pk")
+        .order_by("program__title_en", "member__display_name", "member__username", "pk")
     )
 
 

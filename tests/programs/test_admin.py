@@ -42,10 +42,10 @@ def program_form(program=None, *, sessions=None, delete=(), **fields):
     `sessions` lists new sessions as (week, day, title); existing ones are sent unchanged.
     """
     data = {
-        "title": program.title if program else "Two weeks of hips",
+        "title_en": program.title if program else "Two weeks of hips",
         "slug": program.slug if program else "two-weeks-of-hips",
-        "summary": program.summary if program else "Short daily work for stiff hips.",
-        "goal": program.goal if program else "Sit and stand with less stiffness.",
+        "summary_en": program.summary if program else "Short daily work for stiff hips.",
+        "goal_en": program.goal if program else "Sit and stand with less stiffness.",
         "level": program.level if program else "beginner",
         **fields,
     }
@@ -59,23 +59,23 @@ def program_form(program=None, *, sessions=None, delete=(), **fields):
                 f"sessions-{i}-program": str(program.pk),
                 f"sessions-{i}-week": str(session.week),
                 f"sessions-{i}-day": str(session.day),
-                f"sessions-{i}-title": session.title,
+                f"sessions-{i}-title_en": session.title,
             }
         )
         if session in delete:
             data[f"sessions-{i}-DELETE"] = "on"
     for j, (week, day, title) in enumerate(new, start=len(existing)):
-        data.update({f"sessions-{j}-week": str(week), f"sessions-{j}-day": str(day), f"sessions-{j}-title": title})
+        data.update({f"sessions-{j}-week": str(week), f"sessions-{j}-day": str(day), f"sessions-{j}-title_en": title})
     return data
 
 
 def session_form(session, *, items=(), **fields):
     """POST data for a session page; `items` are dicts (with "id" for existing ones), in page order."""
-    data = {"week": str(session.week), "day": str(session.day), "title": session.title, "notes": "", **fields}
+    data = {"week": str(session.week), "day": str(session.day), "title_en": session.title, "notes_en": "", **fields}
     initial = sum(1 for item in items if "id" in item)
     data.update(_management("items", len(items), initial))
     for i, item in enumerate(items):
-        row = {"sets": 1, "rest_seconds": 15, "notes": "", "reps": "", "hold_seconds": "", "order": i + 1, **item}
+        row = {"sets": 1, "rest_seconds": 15, "notes_en": "", "reps": "", "hold_seconds": "", "order": i + 1, **item}
         if "id" in row:
             row["session"] = session.pk
         if row.pop("per_side", False):
@@ -334,7 +334,7 @@ def test_it_shows_another_trainers_program_read_only(other_client, own_program):
 
 def test_it_refuses_changes_to_another_trainers_program(other_client, own_program):
     before = own_program.title
-    response = other_client.post(change_url(own_program), program_form(own_program, title="Taken over"))
+    response = other_client.post(change_url(own_program), program_form(own_program, title_en="Taken over"))
     assert response.status_code == 403
     session = own_program.sessions.first()
     response = other_client.post(session_url(session), session_form(session, items=existing_items(session)))
@@ -367,7 +367,7 @@ def test_it_skips_another_trainers_program_in_bulk_actions(other_client, own_pro
 
 
 def test_it_refuses_a_session_added_to_another_trainers_program(other_client, own_program):
-    data = {"program": own_program.pk, "week": 3, "day": 1, "title": "Sneaky", **_management("items", 0, 0)}
+    data = {"program": own_program.pk, "week": 3, "day": 1, "title_en": "Sneaky", **_management("items", 0, 0)}
     response = other_client.post(reverse("admin:programs_programsession_add"), data)
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
@@ -379,12 +379,12 @@ def test_it_lets_another_trainer_duplicate_to_make_their_own(other_client, own_p
     copy = Program.objects.get(slug=f"{own_program.slug}-copy")
     assert response.status_code == 302 and response.url == change_url(copy)
     assert copy.author.username == "olga"
-    assert other_client.post(change_url(copy), program_form(copy, title="Mine now")).status_code == 302
+    assert other_client.post(change_url(copy), program_form(copy, title_en="Mine now")).status_code == 302
 
 
 def test_it_lets_a_superuser_change_any_program(client, own_program):
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    data = program_form(own_program, title="Edited by admin", author=own_program.author_id)
+    data = program_form(own_program, title_en="Edited by admin", author=own_program.author_id)
     assert client.post(change_url(own_program), data).status_code == 302
     own_program.refresh_from_db()
     assert own_program.title == "Edited by admin"
@@ -485,11 +485,11 @@ def test_it_finds_stretches_by_autocomplete(trainer_client, stretches):
 def test_it_lets_a_trainer_add_a_stretch(trainer_client):
     hips = BodyArea.objects.get(slug="hips")
     data = {
-        "name": "Figure four",
+        "name_en": "Figure four",
         "slug": "figure-four",
         "status": "draft",
-        "summary": "Lying hip opener.",
-        "steps": "Lie on your back.\nCross one ankle over the other knee.",
+        "summary_en": "Lying hip opener.",
+        "steps_en": "Lie on your back.\nCross one ankle over the other knee.",
         "body_areas": [hips.pk],
         "position": "lying",
         "equipment": "mat",

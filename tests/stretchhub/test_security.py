@@ -331,11 +331,11 @@ def trainer_client(trainer):
 
 def _stretch_form(media_url: str) -> dict:
     return {
-        "name": "Cat-cow",
+        "name_en": "Cat-cow",
         "slug": "cat-cow-test",
         "status": "draft",
-        "summary": "Round and arch the back.",
-        "steps": "Kneel on all fours.\nRound the back.",
+        "summary_en": "Round and arch the back.",
+        "steps_en": "Kneel on all fours.\nRound the back.",
         "media_url": media_url,
         "body_areas": [BodyAreaFactory().pk],
         "position": "all_fours",
