@@ -46,7 +46,8 @@
         if (!fresh) throw new Error("empty fragment");
         box.replaceWith(fresh);
         var invalid = fresh.querySelector(".errorlist");
-        announce(invalid ? "Please correct the errors: " + invalid.textContent.trim() : fresh.dataset.announce);
+        var gettext = window.gettext || function (text) { return text; };
+        announce(invalid ? gettext("Please correct the errors:") + " " + invalid.textContent.trim() : fresh.dataset.announce);
         var focusTarget = invalid ? fresh.querySelector("[aria-invalid=true]") || fresh : fresh;
         focusTarget.focus();
       })

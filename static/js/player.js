@@ -12,6 +12,17 @@
 (function () {
   "use strict";
 
+  // Strings come from Django's JavaScript catalogue (/jsi18n/, loaded before this file);
+  // without it the player still works, in English.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\(\w+\)s/g, function (match) { return String(values[match.slice(2, -2)]); });
+  };
+  var pgettext = window.pgettext || function (context, text) { return text; };
+  function t(format, values) {
+    return interpolate(gettext(format), values, true);
+  }
+
   var GET_READY_SECONDS = 5;
   var SWITCH_SECONDS = 5;
   var TICK_MS = 100;
@@ -108,11 +119,11 @@
   }
 
   function sideText(side) {
-    return side === "left" ? "left side" : side === "right" ? "right side" : "";
+    return side === "left" ? gettext("left side") : side === "right" ? gettext("right side") : "";
   }
 
   function setText(step) {
-    return step.item.sets > 1 ? "set " + step.set + " of " + step.item.sets : "";
+    return step.item.sets > 1 ? t("set %(set)s of %(sets)s", { set: step.set, sets: step.item.sets }) : "";
   }
 
   function joined(parts) {
@@ -153,37 +164,44 @@
     var item = step.item;
     switch (step.kind) {
       case "ready":
-        return (
-          (step.first ? "Get ready. " : "Next stretch. ") +
-          item.name + ", " + item.dose + ". Starting in " + step.seconds + " seconds."
-        );
+        return t(step.first ? "Get ready. %(name)s, %(dose)s. Starting in %(seconds)s seconds." : "Next stretch. %(name)s, %(dose)s. Starting in %(seconds)s seconds.", {
+          name: item.name,
+          dose: item.dose,
+          seconds: step.seconds,
+        });
       case "hold":
-        return joined([item.name, setText(step), sideText(step.side)]) + ": hold for " + step.seconds + " seconds.";
+        return t("%(what)s: hold for %(seconds)s seconds.", {
+          what: joined([item.name, setText(step), sideText(step.side)]),
+          seconds: step.seconds,
+        });
       case "reps":
-        return joined([item.name, setText(step), sideText(step.side)]) + ": " + step.reps + " repetitions. Press Count a rep after each one.";
+        return t("%(what)s: %(reps)s repetitions. Press Count a rep after each one.", {
+          what: joined([item.name, setText(step), sideText(step.side)]),
+          reps: step.reps,
+        });
       case "switch":
-        return "Switch sides. " + item.name + ", " + sideText(step.side) + " next.";
+        return t("Switch sides. %(name)s, %(side)s next.", { name: item.name, side: sideText(step.side) });
       case "rest":
-        return "Rest for " + step.seconds + " seconds.";
+        return t("Rest for %(seconds)s seconds.", { seconds: step.seconds });
       default:
-        return "Session complete. Well done! Tick it off below.";
+        return gettext("Session complete. Well done! Tick it off below.");
     }
   }
 
   function phaseLabel(step) {
     switch (step.kind) {
       case "ready":
-        return step.first ? "Get ready" : "Next stretch";
+        return step.first ? gettext("Get ready") : gettext("Next stretch");
       case "hold":
-        return "Hold" + (step.side ? " — " + sideText(step.side) : "");
+        return step.side ? t("Hold — %(side)s", { side: sideText(step.side) }) : gettext("Hold");
       case "reps":
-        return "Repetitions" + (step.side ? " — " + sideText(step.side) : "");
+        return step.side ? t("Repetitions — %(side)s", { side: sideText(step.side) }) : gettext("Repetitions");
       case "switch":
-        return "Switch sides";
+        return gettext("Switch sides");
       case "rest":
-        return "Rest";
+        return pgettext("player phase", "Rest");
       default:
-        return "Session complete";
+        return gettext("Session complete");
     }
   }
 
@@ -209,17 +227,17 @@
     var finished = workDoneBefore(index);
     ui.progress.max = workTotal;
     ui.progress.value = finished;
-    ui.progress.setAttribute("aria-valuetext", finished + " of " + workTotal + " steps done");
+    ui.progress.setAttribute("aria-valuetext", t("%(done)s of %(total)s steps done", { done: finished, total: workTotal }));
 
     ui.phase.textContent = phaseLabel(step);
     if (done) {
-      ui.where.textContent = "All " + items.length + " stretches done";
-      ui.name.textContent = "Well done!";
-      ui.dose.textContent = "Record it with the tick-off form below: a pain score helps you see your trend.";
+      ui.where.textContent = t("All %(count)s stretches done", { count: items.length });
+      ui.name.textContent = gettext("Well done!");
+      ui.dose.textContent = gettext("Record it with the tick-off form below: a pain score helps you see your trend.");
       ui.clock.textContent = "✓";
     } else {
       ui.where.textContent = joined([
-        "Stretch " + (item.index + 1) + " of " + items.length,
+        t("Stretch %(number)s of %(count)s", { number: item.index + 1, count: items.length }),
         step.kind === "ready" ? "" : setText(step),
       ]);
       ui.name.textContent = item.name;
@@ -255,7 +273,7 @@
   }
 
   function renderToggle() {
-    ui.toggle.textContent = paused ? "Resume" : "Pause";
+    ui.toggle.textContent = paused ? gettext("Resume") : gettext("Pause");
     ui.toggle.setAttribute("aria-pressed", paused ? "true" : "false");
     root.classList.toggle("is-paused", paused);
     ui.paused.hidden = !paused;
@@ -307,7 +325,7 @@
     paused = !paused;
     lastTick = performance.now();
     renderToggle();
-    announce(paused ? "Paused." : "Resumed. " + phaseLabel(plan[index]) + ".");
+    announce(paused ? gettext("Paused.") : t("Resumed. %(phase)s.", { phase: phaseLabel(plan[index]) }));
   }
 
   function skip() {

@@ -221,7 +221,7 @@ def test_today_gives_each_response_a_working_csrf_token(alice, enrolment):
     text = _text(client.get(_url("dashboard")))
     assert "placeholder" not in text
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', text)
-    assert len(tokens) == 2  # resume and log out
+    assert len(tokens) == 3  # resume, log out and the language switcher
     resume = _url("enrolment_resume", pk=enrolment.pk)
     assert client.post(resume, {"next": _url("dashboard")}).status_code == 403
     response = client.post(resume, {"csrfmiddlewaretoken": tokens[0], "next": _url("dashboard")})

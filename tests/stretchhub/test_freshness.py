@@ -151,7 +151,7 @@ def test_a_zone_changed_outside_the_settings_page_shows_at_once(member_client, a
 
     User.objects.filter(pk=alice.pk).update(timezone="America/New_York")
 
-    assert "Ticked off at 08:00" in _text(member_client.get(reverse("programs:dashboard")))
+    assert "Ticked off at 8:00" in _text(member_client.get(reverse("programs:dashboard")))
 
 
 def test_a_tick_on_the_web_undone_through_the_api_is_seen_by_both(member_client, alice, program, enrolment):
