@@ -10,6 +10,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+
+from stretchhub.i18n import user_language
 
 from .models import User
 from .tokens import email_verification_token
@@ -17,11 +20,14 @@ from .tokens import email_verification_token
 log = logging.getLogger(__name__)
 
 
-def _send(*, to: str, template: str, context: dict) -> bool:
+def _send(*, user: User, template: str, context: dict) -> bool:
+    """Render and send in the recipient's language, not the language of the request that caused it."""
     context = {"site_url": settings.SITE_URL, **context}
-    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-    message = EmailMultiAlternatives(subject=subject, body=render_to_string(f"{template}.txt", context), to=[to])
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    with translation.override(user_language(user)):
+        subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+        body = render_to_string(f"{template}.txt", context)
+        message = EmailMultiAlternatives(subject=subject, body=body, to=[user.email])
+        message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     try:
         message.send()
     except Exception:
@@ -37,7 +43,7 @@ def verification_url(user: User) -> str:
 
 def send_verification_email(*, user: User) -> bool:
     return _send(
-        to=user.email,
+        user=user,
         template="accounts/email/verify_email",
         context={"user": user, "verify_url": verification_url(user)},
     )

@@ -3,6 +3,7 @@ import math
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -12,12 +13,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from stretchhub.client_ip import client_ip
-from stretchhub.i18n import LANGUAGE_PARAM, supported_language
+from stretchhub.i18n import LANGUAGE_PARAM, supported_language, user_language
 from stretchhub.ratelimit import rate_limit_hit
 
 from . import services
@@ -31,7 +33,11 @@ LOGIN_BACKEND = "accounts.backends.EmailOrUsernameBackend"
 
 def _too_many(wait: float) -> str:
     minutes = max(1, math.ceil(wait / 60))
-    return f"Too many attempts from here. Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    return ngettext(
+        "Too many attempts from here. Please try again in %(minutes)d minute.",
+        "Too many attempts from here. Please try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -99,7 +105,9 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
     except services.AccountError as error:
         messages.info(request, str(error))
     else:
-        messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
+        messages.success(
+            request, gettext("We sent a new confirmation link to %(email)s.") % {"email": request.user.email}
+        )
     return redirect(_safe_next(request) or reverse("accounts:verify_sent"))
 
 
@@ -113,9 +121,11 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
         except services.AccountError as error:
             return render(request, "accounts/verify_email.html", {"error": str(error)}, status=400)
         if changed:
-            messages.success(request, "Thank you: your email address is confirmed. You can enrol in programs now.")
+            messages.success(
+                request, gettext("Thank you: your email address is confirmed. You can enrol in programs now.")
+            )
         else:
-            messages.info(request, "Your email address was already confirmed.")
+            messages.info(request, gettext("Your email address was already confirmed."))
         if request.user.is_authenticated and request.user.pk == user.pk:
             return redirect(settings.LOGIN_REDIRECT_URL)
         return redirect(reverse("accounts:login"))
@@ -135,7 +145,15 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "registration/password_change_done.html"
 
 
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
+        # In the account holder's language, not the language of whoever asked for the link.
+        with translation.override(user_language(context["user"])):
+            super().send_mail(subject_template_name, email_template_name, context, from_email, to_email, **kwargs)
+
+
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
     template_name = "registration/password_reset_form.html"
     subject_template_name = "registration/password_reset_subject.txt"
     email_template_name = "registration/password_reset_email.txt"
@@ -187,7 +205,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
         form = SettingsForm(request.POST, user=user)
         if form.is_valid():
             services.user_update_settings(user=user, **form.settings_values())
-            messages.success(request, "Your settings are saved.")
+            messages.success(request, gettext("Your settings are saved."))
             return redirect("accounts:settings")
     else:
         form = SettingsForm(user=user)
@@ -216,7 +234,7 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             services.user_delete_account(user=request.user)
             logout(request)
-            messages.success(request, "Your account and personal data are deleted. Take care of your back!")
+            messages.success(request, gettext("Your account and personal data are deleted. Take care of your back!"))
             return redirect("home")
     else:
         form = DeleteAccountForm(user=request.user)

@@ -12,8 +12,11 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from programs.models import Enrolment, ProgramSession, SessionItem
+from stretchhub import l10n
+from stretchhub.i18n import user_language
 
 from . import links, outbox
 from .models import OutboxMessage
@@ -83,10 +86,28 @@ def outbox_email(
 
 
 def _date_label(date: dt.date) -> str:
-    return f"{date:%A} {date.day} {date:%B}"
+    return l10n.weekday_date(date)
+
+
+def in_recipients_language(build):
+    """Build the email in its recipient's language (`recipient` is the user it goes to), not the sender's."""
+
+    def wrapper(*args, recipient, **kwargs):
+        with translation.override(user_language(recipient)):
+            return build(*args, **kwargs)
+
+    return wrapper
 
 
 def reminder_message(
+    *, content: ReminderContent, sessions: dict[int, ProgramSession], shared: SharedContext | None = None
+) -> EmailMultiAlternatives:
+    return in_recipients_language(_reminder_message)(
+        content=content, sessions=sessions, shared=shared, recipient=content.enrolment.member
+    )
+
+
+def _reminder_message(
     *, content: ReminderContent, sessions: dict[int, ProgramSession], shared: SharedContext | None = None
 ) -> EmailMultiAlternatives:
     shared = shared or SharedContext.build()
@@ -140,6 +161,14 @@ def nudge_message(
     *, message: OutboxMessage, missed_date: dt.date, session: ProgramSession, shared: SharedContext
 ) -> EmailMultiAlternatives:
     """The catch-up nudge: the session missed the day before, one click to tick it, one to open it."""
+    return in_recipients_language(_nudge_message)(
+        message=message, missed_date=missed_date, session=session, shared=shared, recipient=message.enrolment.member
+    )
+
+
+def _nudge_message(
+    *, message: OutboxMessage, missed_date: dt.date, session: ProgramSession, shared: SharedContext
+) -> EmailMultiAlternatives:
     enrolment = message.enrolment
     member = enrolment.member
     urls = shared.urls

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 DONE_MAX_AGE = dt.timedelta(days=7)
 # Long: an unsubscribe link in an old email should keep working for a while.
@@ -24,9 +26,9 @@ _PREFERENCE_SALT = "reminders.preference-off"
 
 # The account-wide switches a one-click link may turn off, with what the page calls them.
 PREFERENCES = {
-    "nudge_emails": "catch-up emails after a missed session",
-    "weekly_summary_emails": "weekly summary emails",
-    "trainer_digest_emails": "the daily digest of members who slipped",
+    "nudge_emails": _("catch-up emails after a missed session"),
+    "weekly_summary_emails": _("weekly summary emails"),
+    "trainer_digest_emails": _("the daily digest of members who slipped"),
 }
 
 
@@ -44,11 +46,11 @@ def _read(token: str, *, salt: str, max_age: dt.timedelta, keys: tuple[str, ...]
     try:
         payload = signing.TimestampSigner(salt=salt).unsign_object(token, max_age=max_age)
     except signing.SignatureExpired as exc:
-        raise LinkExpired("This link has expired.") from exc
+        raise LinkExpired(gettext("This link has expired.")) from exc
     except (signing.BadSignature, ValueError) as exc:
-        raise LinkError("This link is not valid. Check that you copied all of it.") from exc
+        raise LinkError(gettext("This link is not valid. Check that you copied all of it.")) from exc
     if not isinstance(payload, dict) or any(not isinstance(payload.get(key), int) for key in keys):
-        raise LinkError("This link is not valid. Check that you copied all of it.")
+        raise LinkError(gettext("This link is not valid. Check that you copied all of it."))
     return payload
 
 
@@ -78,7 +80,7 @@ def preference_off_token(*, user_id: int, preference: str) -> str:
 def preference_off_token_read(token: str) -> tuple[int, str]:
     payload = _read(token, salt=_PREFERENCE_SALT, max_age=UNSUBSCRIBE_MAX_AGE, keys=("u",))
     if payload.get("p") not in PREFERENCES:
-        raise LinkError("This link is not valid. Check that you copied all of it.")
+        raise LinkError(gettext("This link is not valid. Check that you copied all of it."))
     return payload["u"], payload["p"]
 
 

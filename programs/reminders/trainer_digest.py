@@ -18,10 +18,14 @@ from urllib.parse import urlencode
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import BooleanField, ExpressionWrapper, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
 from programs.admin_adherence import HIGH_PAIN, SLIPPED_AFTER_DAYS, adherence_queryset
 from programs.models import PAIN_MAX, Completion, Enrolment
+from stretchhub import l10n
+from stretchhub.i18n import user_language
 
 from . import due, emails, links, outbox
 from .models import OutboxMessage
@@ -104,11 +108,11 @@ def _pairs(payload: dict) -> set[Pair]:
 
 
 def _day_label(date: dt.date) -> str:
-    return f"{date.day} {date:%B}"
+    return l10n.day_month(date)
 
 
 def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
+    return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
 
 
 def change_text(enrolment: Enrolment, reason: str, *, now: dt.datetime) -> str:
@@ -118,13 +122,27 @@ def change_text(enrolment: Enrolment, reason: str, *, now: dt.datetime) -> str:
     if reason == PAIN:
         when = _day_label(enrolment.high_pain_at.astimezone(tz).date())
         if enrolment.high_pain_after is not None and enrolment.high_pain_after >= HIGH_PAIN:
-            return f"pain {enrolment.high_pain_after}/{PAIN_MAX} after the session on {when}"
-        return f"pain {enrolment.high_pain_before}/{PAIN_MAX} before the session on {when}"
+            return gettext("pain %(score)d/%(max)d after the session on %(date)s") % {
+                "score": enrolment.high_pain_after,
+                "max": PAIN_MAX,
+                "date": when,
+            }
+        return gettext("pain %(score)d/%(max)d before the session on %(date)s") % {
+            "score": enrolment.high_pain_before,
+            "max": PAIN_MAX,
+            "date": when,
+        }
     if enrolment.last_activity is None:
         since = enrolment.start_date
-        return f"no session done since starting on {_day_label(since)} ({_days((today - since).days)})"
+        return gettext("no session done since starting on %(date)s (%(days)s)") % {
+            "date": _day_label(since),
+            "days": _days((today - since).days),
+        }
     since = enrolment.last_activity.astimezone(tz).date()
-    return f"no session done since {_day_label(since)} ({_days((today - since).days)})"
+    return gettext("no session done since %(date)s (%(days)s)") % {
+        "date": _day_label(since),
+        "days": _days((today - since).days),
+    }
 
 
 def adherence_url(*, changelist: str, enrolment: Enrolment) -> str:
@@ -139,7 +157,7 @@ def adherence_url(*, changelist: str, enrolment: Enrolment) -> str:
 
 def digest_entry(enrolment: Enrolment, *, reasons: list[str], changelist: str, now: dt.datetime) -> dict:
     return {
-        "member_name": str(enrolment.member) if enrolment.member else "(deleted account)",
+        "member_name": str(enrolment.member) if enrolment.member else gettext("(deleted account)"),
         "program_title": enrolment.program.title,
         "changes": [change_text(enrolment, reason, now=now) for reason in reasons],
         "admin_url": adherence_url(changelist=changelist, enrolment=enrolment),
@@ -155,7 +173,8 @@ def digest_message(
         "entries": entries,
         "count": len(entries),
         "local_date": message.local_date,
-        "date_label": f"{message.local_date:%A} {_day_label(message.local_date)}",
+        "date_label": l10n.weekday_date(message.local_date),
+        "digest_time": l10n.time_of_day(DIGEST_TIME),
         "slipped_url": slipped_url,
         "unsubscribe_url": unsubscribe_url,
         "settings_url": links.settings_url(),
@@ -263,25 +282,23 @@ class TrainerDigestKind:
             current = {(e.pk, reason) for e in enrolments for reason in slipped_reasons(e)}
             new = current - _pairs(previous.get(message.pk, {}))
             message.payload = {"slipped": sorted([list(pair) for pair in current])}
-            entries = []
-            for enrolment in enrolments:
-                reasons = [reason for reason in slipped_reasons(enrolment) if (enrolment.pk, reason) in new]
-                if reasons:
-                    entries.append(digest_entry(enrolment, reasons=reasons, changelist=changelist, now=now))
-            if not entries:
-                skip(message, "Nobody newly slipped since the last digest.")
-                continue
-            built.append(
-                (
-                    message,
-                    digest_message(
-                        message=message,
-                        trainer=trainers[message.recipient_id],
-                        entries=entries,
-                        slipped_url=slipped_url,
-                    ),
+            trainer = trainers[message.recipient_id]
+            # In the trainer's language, whatever the members' (their program content too).
+            with translation.override(user_language(trainer)):
+                entries = []
+                for enrolment in enrolments:
+                    reasons = [reason for reason in slipped_reasons(enrolment) if (enrolment.pk, reason) in new]
+                    if reasons:
+                        entries.append(digest_entry(enrolment, reasons=reasons, changelist=changelist, now=now))
+                if not entries:
+                    skip(message, "Nobody newly slipped since the last digest.")
+                    continue
+                built.append(
+                    (
+                        message,
+                        digest_message(message=message, trainer=trainer, entries=entries, slipped_url=slipped_url),
+                    )
                 )
-            )
         # The next digest compares against this set whatever becomes of this
         # email (sent, skipped because nobody was new, failed), so it is
         # written here, where it was worked out, for the whole batch in one

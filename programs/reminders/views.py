@@ -7,6 +7,7 @@ the same as acting once.
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -33,7 +34,7 @@ def _bad_link(request: HttpRequest, error: links.LinkError) -> HttpResponse:
 
 
 def _gone(request: HttpRequest) -> HttpResponse:
-    return _link_problem(request, status=404, message="What this link pointed to no longer exists.")
+    return _link_problem(request, status=404, message=gettext("What this link pointed to no longer exists."))
 
 
 @never_cache

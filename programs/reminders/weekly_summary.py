@@ -26,6 +26,7 @@ from programs import schedule
 from programs.models import Enrolment, ProgramSession
 from programs.pain_chart import pain_chart
 from programs.selectors import EnrolmentProgress, SessionSlot, enrolment_progress, member_progress_prefetches
+from stretchhub import l10n
 
 from . import due, emails, links, outbox
 from .due import reminder_instant
@@ -42,6 +43,7 @@ USER_FIELDS = (
     "display_name",
     "username",
     "timezone",
+    "language",
     PREFERENCE,
     "weekly_summary_day",
     "weekly_summary_time",
@@ -270,17 +272,21 @@ BAR_MAX = 10  # pain scores run 0–10: a bar's width is the score in tenths
 
 
 def _date_label(date: dt.date) -> str:
-    return f"{date:%A} {date.day} {date:%B}"
+    return l10n.weekday_date(date)
 
 
 def _short_date(date: dt.date) -> str:
-    return f"{date:%a} {date.day} {date:%b}"
+    return l10n.short_weekday_date(date)
 
 
 def _score_text(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:g}" if isinstance(value, int) else f"{value:.1f}"
+    return str(value) if isinstance(value, int) else l10n.decimal(value, 1)
+
+
+def _percent_text(percent: int | None) -> str:
+    return "—" if percent is None else f"{percent}%"
 
 
 def _enrolment_context(week: EnrolmentWeek, *, urls: links.LinkPrefixes) -> dict:
@@ -294,6 +300,8 @@ def _enrolment_context(week: EnrolmentWeek, *, urls: links.LinkPrefixes) -> dict
         "planned": len(week.week_slots),
         "week_percent": week.week.percent,
         "overall_percent": p.adherence.percent,
+        "week_text": _percent_text(week.week.percent),
+        "overall_text": _percent_text(p.adherence.percent),
         "current_streak": p.current_streak,
         "best_streak": p.best_streak,
         "open_today": week.open_today,
@@ -326,6 +334,15 @@ def _enrolment_context(week: EnrolmentWeek, *, urls: links.LinkPrefixes) -> dict
 
 
 def weekly_summary_message(
+    *, message: OutboxMessage, summary: WeeklySummary, urls: links.LinkPrefixes | None = None
+) -> EmailMultiAlternatives:
+    """In the member's language, whoever's request or worker builds it."""
+    return emails.in_recipients_language(_weekly_summary_message)(
+        message=message, summary=summary, urls=urls, recipient=summary.member
+    )
+
+
+def _weekly_summary_message(
     *, message: OutboxMessage, summary: WeeklySummary, urls: links.LinkPrefixes | None = None
 ) -> EmailMultiAlternatives:
     urls = urls or links.LinkPrefixes.build()
