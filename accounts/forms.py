@@ -1,6 +1,8 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 
 from .models import WEEKDAYS, User
 from .selectors import timezone_choices
@@ -17,42 +19,42 @@ class TimezoneSelect(forms.Select):
     def get_context(self, name, value, attrs):
         known = {code for _group, options in self.choices for code, _label in options}
         if value and value not in known:
-            self.choices = [*self.choices, ("Other", [(value, value)])]
+            self.choices = [*self.choices, (_("Other"), [(value, value)])]
         return super().get_context(name, value, attrs)
 
 
 def timezone_field(**kwargs) -> forms.CharField:
     return forms.CharField(
-        label="Time zone",
+        label=_("Time zone"),
         max_length=64,
         validators=[validate_timezone],
         widget=TimezoneSelect(attrs={"autocomplete": "off"}),
-        help_text="Reminders and “today” follow this time zone.",
+        help_text=_("Reminders and “today” follow this time zone."),
         **kwargs,
     )
 
 
 class SignupForm(forms.Form):
     email = forms.EmailField(
-        label="Email address",
+        label=_("Email address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"}),
-        help_text="We send a link to confirm it before you enrol.",
+        help_text=_("We send a link to confirm it before you enrol."),
     )
     display_name = forms.CharField(
-        label="Your name",
+        label=_("Your name"),
         max_length=80,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
-        help_text="Shown on your pages and in our emails.",
+        help_text=_("Shown on your pages and in our emails."),
     )
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 8 characters; not a common password and not only digits.",
+        help_text=_("At least 8 characters; not a common password and not only digits."),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -68,7 +70,7 @@ class SignupForm(forms.Form):
         email = normalize_email(self.cleaned_data["email"])
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(
-                "An account with this email address already exists. Log in, or reset your password.",
+                _("An account with this email address already exists. Log in, or reset your password."),
                 code="email_taken",
             )
         return email
@@ -77,7 +79,7 @@ class SignupForm(forms.Form):
         cleaned = super().clean()
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
-            self.add_error("password2", forms.ValidationError("The two passwords differ.", code="password_mismatch"))
+            self.add_error("password2", forms.ValidationError(_("The two passwords differ."), code="password_mismatch"))
         elif password1:
             # Checked against a user built from the form so the similarity
             # validator can compare the password with the email and name.
@@ -94,7 +96,7 @@ class LoginForm(AuthenticationForm):
     """Django's login form; the "username" field takes an email address as well."""
 
     username = forms.CharField(
-        label="Email or username",
+        label=_("Email or username"),
         max_length=254,
         widget=forms.TextInput(
             attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
@@ -103,7 +105,7 @@ class LoginForm(AuthenticationForm):
 
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "That email or username and password do not match an account. Check both and try again.",
+        "invalid_login": _("That email or username and password do not match an account. Check both and try again."),
     }
 
     def __init__(self, *args, **kwargs):
@@ -114,55 +116,62 @@ class LoginForm(AuthenticationForm):
 
 
 class SettingsForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_("Of these pages and of every email we send you."),
+    )
     display_name = forms.CharField(
-        label="Your name", max_length=80, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label=_("Your name"), max_length=80, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
     timezone = timezone_field()
     default_reminder_time = forms.TimeField(
-        label="Default reminder time",
+        label=_("Default reminder time"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="Suggested when you enrol in a program; each enrolment keeps its own time.",
+        help_text=_("Suggested when you enrol in a program; each enrolment keeps its own time."),
     )
     email_reminders = forms.BooleanField(
-        label="Send me reminder emails",
+        label=_("Send me reminder emails"),
         required=False,
-        help_text="When off, no reminder is sent for any program.",
+        help_text=_("When off, no reminder is sent for any program."),
     )
     nudge_emails = forms.BooleanField(
-        label="Send me a catch-up email the day after I miss a session",
+        label=_("Send me a catch-up email the day after I miss a session"),
         required=False,
-        help_text="Only on a day without a session of its own, at your reminder time.",
+        help_text=_("Only on a day without a session of its own, at your reminder time."),
     )
     weekly_summary_emails = forms.BooleanField(
-        label="Send me a weekly summary",
+        label=_("Send me a weekly summary"),
         required=False,
-        help_text="Sessions done, streaks, your pain scores and next week's sessions, once a week.",
+        help_text=_("Sessions done, streaks, your pain scores and next week's sessions, once a week."),
     )
     # Not required: a form that leaves them out (an older page, a script) keeps the stored values.
     weekly_summary_day = forms.TypedChoiceField(
-        label="Weekly summary day",
+        label=_("Weekly summary day"),
         choices=WEEKDAYS,
         coerce=int,
         required=False,
         empty_value=None,
-        error_messages={"invalid_choice": "Choose a day of the week, Monday to Sunday."},
+        error_messages={"invalid_choice": _("Choose a day of the week, Monday to Sunday.")},
     )
     weekly_summary_time = forms.TimeField(
-        label="Weekly summary time",
+        label=_("Weekly summary time"),
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="In your time zone. The summary covers the seven days up to that day.",
+        help_text=_("In your time zone. The summary covers the seven days up to that day."),
     )
     trainer_digest_emails = forms.BooleanField(
-        label="Send me a daily digest of members who slipped",
+        label=_("Send me a daily digest of members who slipped"),
         required=False,
-        help_text="At 08:00 your time, only on days a member of your programs newly slipped.",
+        help_text=_("At 08:00 your time, only on days a member of your programs newly slipped."),
     )
 
     def __init__(self, *args, user: User, **kwargs):
         kwargs.setdefault(
             "initial",
             {
+                "language": user.language,
                 "display_name": user.display_name,
                 "timezone": user.timezone,
                 "default_reminder_time": user.default_reminder_time,
@@ -192,15 +201,16 @@ class SettingsForm(forms.Form):
             "weekly_summary_day": data.get("weekly_summary_day"),
             "weekly_summary_time": data.get("weekly_summary_time"),
             "trainer_digest_emails": data.get("trainer_digest_emails"),
+            "language": data.get("language") or None,
         }
 
 
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="To be sure it is you.",
+        help_text=_("To be sure it is you."),
     )
 
     def __init__(self, *args, user: User, **kwargs):
@@ -210,5 +220,5 @@ class DeleteAccountForm(forms.Form):
     def clean_password(self):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise forms.ValidationError("That is not your password. Nothing was deleted.", code="password_incorrect")
+            raise forms.ValidationError(_("That is not your password. Nothing was deleted."), code="password_incorrect")
         return password

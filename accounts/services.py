@@ -4,10 +4,12 @@ import datetime as dt
 import re
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .emails import send_verification_email
 from .models import WEEKDAYS, User
@@ -25,6 +27,7 @@ SETTINGS_FIELDS = [
     "weekly_summary_day",
     "weekly_summary_time",
     "trainer_digest_emails",
+    "language",
 ]
 # What a partner sees of their member (the partner API's member): a change to one is a member.updated webhook.
 PARTNER_VISIBLE_FIELDS = ["email", "display_name", "timezone", "default_reminder_time", "email_reminders"]
@@ -38,7 +41,7 @@ class AccountError(Exception):
 
 class EmailTaken(AccountError):
     def __init__(self):
-        super().__init__("An account with this email address already exists. Log in, or reset your password.")
+        super().__init__(_("An account with this email address already exists. Log in, or reset your password."))
 
 
 def normalize_email(email: str) -> str:
@@ -68,8 +71,10 @@ def _free_username(email: str) -> str:
     return f"{base}{suffix}"
 
 
-def user_signup(*, email: str, password: str, display_name: str, timezone_name: str) -> User:
-    """Create a member (unverified) and send the verification email."""
+def user_signup(
+    *, email: str, password: str, display_name: str, timezone_name: str, language: str = settings.LANGUAGE_CODE
+) -> User:
+    """Create a member (unverified) and send the verification email, in the language they signed up in."""
     email = normalize_email(email)
     if User.objects.filter(email__iexact=email).exists():
         raise EmailTaken()
@@ -79,6 +84,7 @@ def user_signup(*, email: str, password: str, display_name: str, timezone_name: 
             email=email,
             display_name=display_name.strip(),
             timezone=timezone_name,
+            language=language,
         )
         user.set_password(password)
         try:
@@ -92,19 +98,19 @@ def user_signup(*, email: str, password: str, display_name: str, timezone_name: 
             continue
         break
     else:
-        raise AccountError("We could not create your account just now. Please try again.")
+        raise AccountError(_("We could not create your account just now. Please try again."))
     send_verification_email(user=user)
     return user
 
 
 def user_send_verification(*, user: User) -> None:
     if user.email_verified_at is not None:
-        raise AccountError("Your email address is already confirmed.")
+        raise AccountError(_("Your email address is already confirmed."))
     # cache.add is atomic: only one resend per interval gets through, which
     # keeps the button from being used to flood an inbox. With the cache down
     # it answers None and the link goes out: a member waiting for it matters more.
     if cache.add(f"accounts:verify-resend:{user.pk}", True, RESEND_INTERVAL_SECONDS) is False:
-        raise AccountError("We sent you a link less than a minute ago. Check your inbox and spam folder.")
+        raise AccountError(_("We sent you a link less than a minute ago. Check your inbox and spam folder."))
     send_verification_email(user=user)
 
 
@@ -137,6 +143,7 @@ def user_update_settings(
     weekly_summary_time: dt.time | None = None,
     trainer_digest_emails: bool | None = None,
     email: str | None = None,
+    language: str | None = None,
 ) -> User:
     """Change a member's profile and email settings; every current enrolment's next reminder follows.
 
@@ -154,7 +161,9 @@ def user_update_settings(
     from webhooks.services import event_record
 
     if weekly_summary_day is not None and weekly_summary_day not in WEEKDAY_NUMBERS:
-        raise AccountError("Choose a day of the week for the weekly summary.")
+        raise AccountError(_("Choose a day of the week for the weekly summary."))
+    if language is not None and language not in {code for code, _name in settings.LANGUAGES}:
+        raise AccountError(_("Choose English or German."))
     with transaction.atomic():
         stored = User.objects.select_for_update().values(*SETTINGS_FIELDS, "email").get(pk=user.pk)
         new = {
@@ -167,6 +176,7 @@ def user_update_settings(
             "weekly_summary_day": weekly_summary_day,
             "weekly_summary_time": weekly_summary_time,
             "trainer_digest_emails": trainer_digest_emails,
+            "language": language,
             "email": email,
         }
         new = {name: stored[name] if value is None else value for name, value in new.items()}
@@ -186,6 +196,15 @@ def user_update_settings(
         if changed(*PARTNER_VISIBLE_FIELDS):
             event_record(type="member.updated", obj=user, member=user)
     return user
+
+
+def user_set_language(*, user: User, language: str) -> None:
+    """The language of the member's pages and emails (one of settings.LANGUAGES)."""
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        raise AccountError(_("Choose English or German."))
+    if user.language != language:
+        user.language = language
+        User.objects.filter(pk=user.pk).update(language=language)
 
 
 def user_switch_off_email(*, user: User, preference: str) -> None:

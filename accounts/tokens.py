@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext
 
 from .models import User
 
@@ -28,12 +29,14 @@ def user_from_verification_token(token: str) -> User:
     try:
         payload = signing.loads(token, salt=_SALT, max_age=settings.ACCOUNT_VERIFICATION_MAX_AGE)
     except signing.SignatureExpired as exc:
-        raise VerificationError("This confirmation link has expired. Log in and we will send you a new one.") from exc
+        raise VerificationError(
+            gettext("This confirmation link has expired. Log in and we will send you a new one.")
+        ) from exc
     except signing.BadSignature as exc:
         raise VerificationError(
-            "This confirmation link is not valid. Check that you copied all of it, or ask for a new one."
+            gettext("This confirmation link is not valid. Check that you copied all of it, or ask for a new one.")
         ) from exc
     user = User.objects.filter(pk=payload.get("u"), is_active=True).first()
     if user is None or not constant_time_compare(_address_digest(user.email), payload.get("e", "")):
-        raise VerificationError("This confirmation link is no longer valid for any account.")
+        raise VerificationError(gettext("This confirmation link is no longer valid for any account."))
     return user

@@ -2,6 +2,7 @@ import zoneinfo
 from functools import cache
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 # Entries of the tz database that are not places a member lives in.
 _NOT_PLACES = {"Factory", "localtime", "posixrules"}
@@ -19,7 +20,7 @@ def available_timezones() -> frozenset[str]:
 def validate_timezone(value: str) -> None:
     if value not in available_timezones():
         raise ValidationError(
-            "“%(value)s” is not a known time zone; use an IANA name such as Europe/Berlin.",
+            _("“%(value)s” is not a known time zone; use an IANA name such as Europe/Berlin."),
             code="invalid_timezone",
             params={"value": value},
         )

@@ -40,6 +40,6 @@ class ProgramCatalogueFilter(django_filters.FilterSet):
         return selectors.programs_touching_body_area(queryset, body_area=value)
 
     def filter_length(self, queryset, name, value):
-        low, _, high = value.partition("-")
+        low, _sep, high = value.partition("-")
         queryset = queryset.filter(weeks__gte=int(low))
         return queryset.filter(weeks__lte=int(high)) if high else queryset

@@ -15,10 +15,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
+
+from stretchhub import l10n
 
 from . import selectors, services
 from .member_forms import CompletionForm, EnrolForm, ReminderForm, StartDateForm
@@ -76,7 +80,7 @@ def enrol(request: HttpRequest, slug: str) -> HttpResponse:
         return _confirm_email_first(request, error)
     existing = selectors.member_current_enrolment(member=member, program=program)
     if existing is not None:
-        messages.info(request, "You are already enrolled in this program: here is your enrolment.")
+        messages.info(request, gettext("You are already enrolled in this program: here is your enrolment."))
         return redirect(_enrolment_url(existing))
 
     today = selectors.member_local_today(member)
@@ -92,7 +96,7 @@ def enrol(request: HttpRequest, slug: str) -> HttpResponse:
         except services.EnrolmentError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"You are enrolled in {program.title}.")
+            messages.success(request, gettext("You are enrolled in %(program)s.") % {"program": program.title})
             return redirect("programs:dashboard")
     status = 400 if request.method == "POST" else 200
     return render(request, "programs/enrol.html", {"program": program, "form": form, "today": today}, status=status)
@@ -122,11 +126,11 @@ class CalendarCell:
 
     @property
     def month(self) -> str:
-        return f"{self.day.date:%b}" if self.show_month else ""
+        return date_format(self.day.date, "M") if self.show_month else ""
 
     @property
     def label(self) -> str:
-        return f"{self.day.date.day} {self.day.date:%B}: {self.day.state.label}"
+        return f"{l10n.day_month(self.day.date)}: {self.day.state.label}"
 
 
 # The calendar (a hundred cells), the pain chart's dots and rows and the session list are
@@ -136,6 +140,7 @@ class CalendarCell:
 
 
 def _calendar_rows(weeks: list[list[CalendarCell | None]], *, today) -> SafeString:
+    today_mark = escape(gettext(" (today)"))
     rows = []
     for week in weeks:
         cells = []
@@ -150,7 +155,7 @@ def _calendar_rows(weeks: list[list[CalendarCell | None]], *, today) -> SafeStri
                 f'<td class="cal-day cal-day--{day.state}{" cal-day--is-today" if is_today else ""}">'
                 f'<span class="cal-day__num" aria-hidden="true">{month}{day.date.day}</span>'
                 '<span class="cal-day__mark" aria-hidden="true"></span>'
-                f'<span class="visually-hidden">{escape(cell.label)}{" (today)" if is_today else ""}</span></td>'
+                f'<span class="visually-hidden">{escape(cell.label)}{today_mark if is_today else ""}</span></td>'
             )
         rows.append("<tr>\n      " + "\n      ".join(cells) + "\n    </tr>")
     return mark_safe("\n    ".join(rows))
@@ -158,24 +163,32 @@ def _calendar_rows(weeks: list[list[CalendarCell | None]], *, today) -> SafeStri
 
 def _session_rows(enrolment: Enrolment, progress: selectors.EnrolmentProgress) -> SafeString:
     today = progress.today
+    states = {
+        "done": escape(gettext("Done")),
+        "missed": escape(gettext("Open, was due")),
+        "today": escape(gettext("Today")),
+        "upcoming": escape(gettext("Upcoming")),
+    }
+    week_day = gettext("week %(week)d, day %(day)d")
     rows = []
     for slot in progress.slots:
         session = slot.session
         url = reverse("programs:session", kwargs={"pk": enrolment.pk, "session_pk": session.pk})
         if slot.done:
-            state = '<span class="state state--done">Done</span>'
+            kind = "done"
         elif slot.date < today:
-            state = '<span class="state state--missed">Open, was due</span>'
+            kind = "missed"
         elif slot.date == today:
-            state = '<span class="state state--today">Today</span>'
+            kind = "today"
         else:
-            state = '<span class="state state--upcoming">Upcoming</span>'
+            kind = "upcoming"
+        state = f'<span class="state state--{kind}">{states[kind]}</span>'
         rows.append(
             "<tr>\n"
             f'          <td><time datetime="{slot.date.isoformat()}">'
-            f"{slot.date:%a} {slot.date.day} {slot.date:%b}</time></td>\n"
-            f'          <td><a href="{url}">{escape(session.title)}</a> <span class="muted">· week {session.week},'
-            f" day {session.day}</span></td>\n"
+            f"{l10n.short_weekday_date(slot.date)}</time></td>\n"
+            f'          <td><a href="{url}">{escape(session.title)}</a> <span class="muted">· '
+            f"{escape(week_day % {'week': session.week, 'day': session.day})}</span></td>\n"
             f"          <td>{state}</td>\n"
             "        </tr>"
         )
@@ -232,7 +245,7 @@ def _action(request: HttpRequest, pk: int, service, success: str) -> HttpRespons
     except services.EnrolmentError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, success.format(program=enrolment.program.title))
+        messages.success(request, success % {"program": enrolment.program.title})
     return redirect(_back(request, _enrolment_url(enrolment)))
 
 
@@ -240,26 +253,31 @@ def _action(request: HttpRequest, pk: int, service, success: str) -> HttpRespons
 @require_POST
 def enrolment_pause(request: HttpRequest, pk: int) -> HttpResponse:
     return _action(
-        request, pk, services.enrolment_pause, "{program} is paused. Your schedule waits for you until you resume."
+        request,
+        pk,
+        services.enrolment_pause,
+        gettext("%(program)s is paused. Your schedule waits for you until you resume."),
     )
 
 
 @login_required
 @require_POST
 def enrolment_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    return _action(request, pk, services.enrolment_resume, "Welcome back: {program} carries on from where you left.")
+    return _action(
+        request, pk, services.enrolment_resume, gettext("Welcome back: %(program)s carries on from where you left.")
+    )
 
 
 @login_required
 @require_POST
 def enrolment_leave(request: HttpRequest, pk: int) -> HttpResponse:
-    return _action(request, pk, services.enrolment_leave, "You left {program}. Your history is kept.")
+    return _action(request, pk, services.enrolment_leave, gettext("You left %(program)s. Your history is kept."))
 
 
 @login_required
 @require_POST
 def enrolment_finish(request: HttpRequest, pk: int) -> HttpResponse:
-    return _action(request, pk, services.enrolment_finish, "You finished {program}. Well done.")
+    return _action(request, pk, services.enrolment_finish, gettext("You finished %(program)s. Well done."))
 
 
 @login_required
@@ -277,7 +295,10 @@ def enrolment_restart(request: HttpRequest, pk: int) -> HttpResponse:
         except services.EnrolmentError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"You restarted {enrolment.program.title}. Your earlier run is kept.")
+            messages.success(
+                request,
+                gettext("You restarted %(program)s. Your earlier run is kept.") % {"program": enrolment.program.title},
+            )
             return redirect(_enrolment_url(new))
     enrolment = get_object_or_404(selectors.member_enrolments(member=request.user), pk=pk)
     return render(
@@ -292,7 +313,7 @@ def enrolment_reminder(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReminderForm(request.POST)
     if form.is_valid():
         services.enrolment_update_reminder(enrolment=enrolment, **form.cleaned_data)
-        messages.success(request, "Reminder settings saved.")
+        messages.success(request, gettext("Reminder settings saved."))
         return redirect(_back(request, _enrolment_url(enrolment)))
     enrolment = get_object_or_404(selectors.member_enrolments(member=request.user), pk=pk)
     return render(
@@ -374,11 +395,15 @@ def session_tick(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse
         else:
             enrolment.refresh_from_db(fields=["status"])
             if created and enrolment.status == Enrolment.Status.COMPLETED:
-                messages.success(request, f"That was the last session: you completed {enrolment.program.title}!")
+                messages.success(
+                    request,
+                    gettext("That was the last session: you completed %(program)s!")
+                    % {"program": enrolment.program.title},
+                )
             elif created and not _wants_fragment(request):
-                messages.success(request, "Session ticked off. Nice work.")
+                messages.success(request, gettext("Session ticked off. Nice work."))
             elif not created and not _wants_fragment(request):
-                messages.info(request, "This session was already ticked off.")
+                messages.info(request, gettext("This session was already ticked off."))
             return _tick_response(request, enrolment, session, None, status=200)
     return _tick_response(request, enrolment, session, form, status=400)
 
@@ -397,5 +422,5 @@ def session_undo(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse
         messages.error(request, str(error))
         return redirect(_session_url(enrolment, session))
     if not _wants_fragment(request):
-        messages.info(request, "Tick removed.")
+        messages.info(request, gettext("Tick removed."))
     return _tick_response(request, enrolment, session, None, status=200)

@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, pgettext
+
+from stretchhub import l10n
 
 from .models import PAIN_MAX, PAIN_MIN
 
@@ -80,7 +83,7 @@ class PainChart:
     def table_rows(self) -> SafeString:
         return mark_safe(
             "\n        ".join(
-                f"<tr><td>{r.date.day} {r.date:%b} {r.date.year}</td><td>{escape(r.session)}</td>"
+                f"<tr><td>{l10n.short_date_year(r.date)}</td><td>{escape(r.session)}</td>"
                 f"<td>{_score(r.before)}</td><td>{_score(r.after)}</td></tr>"
                 for r in self.rows
             )
@@ -95,13 +98,31 @@ def _y(value: int) -> float:
     return TOP + (HEIGHT - TOP - BOTTOM) * (1 - value / PAIN_MAX)
 
 
-def _describe(name: str, values: list[int]) -> str | None:
+def _describe(when: str, values: list[int]) -> str | None:
+    """One sentence on one series; `when` is "before" or "after" (the session)."""
     if not values:
         return None
     if len(values) == 1:
-        return f"pain {name} was {values[0]} out of {PAIN_MAX} once"
-    trend = "down" if values[-1] < values[0] else "up" if values[-1] > values[0] else "level"
-    return f"pain {name} went from {values[0]} to {values[-1]} out of {PAIN_MAX} ({trend}) over {len(values)} sessions"
+        once = {
+            "before": gettext("Pain before was %(score)d out of %(max)d once"),
+            "after": gettext("Pain after was %(score)d out of %(max)d once"),
+        }[when]
+        return once % {"score": values[0], "max": PAIN_MAX}
+    direction = "down" if values[-1] < values[0] else "up" if values[-1] > values[0] else "level"
+    trend = {
+        "down": pgettext("pain trend", "down"),
+        "up": pgettext("pain trend", "up"),
+        "level": pgettext("pain trend", "level"),
+    }[direction]
+    went = {
+        "before": gettext(
+            "Pain before went from %(first)d to %(last)d out of %(max)d (%(trend)s) over %(count)d sessions"
+        ),
+        "after": gettext(
+            "Pain after went from %(first)d to %(last)d out of %(max)d (%(trend)s) over %(count)d sessions"
+        ),
+    }[when]
+    return went % {"first": values[0], "last": values[-1], "max": PAIN_MAX, "trend": trend, "count": len(values)}
 
 
 def pain_chart(completions: Sequence, *, tz: ZoneInfo, session_titles: dict[int, str]) -> PainChart | None:
@@ -116,7 +137,7 @@ def pain_chart(completions: Sequence, *, tz: ZoneInfo, session_titles: dict[int,
     for index, completion in enumerate(scored):
         x = LEFT + (index * step if len(scored) > 1 else span / 2)
         date = completion.completed_at.astimezone(tz).date()
-        label = f"{date:%-d %b}"
+        label = l10n.short_date(date)
         rows.append(
             Row(
                 date=date,
@@ -130,18 +151,19 @@ def pain_chart(completions: Sequence, *, tz: ZoneInfo, session_titles: dict[int,
         if completion.pain_after is not None:
             after.append(Point(x, _y(completion.pain_after), completion.pain_after, label))
     first_x = LEFT if len(scored) > 1 else LEFT + span / 2
-    x_labels = [(f"{rows[0].date:%-d %b}", f"{first_x:.1f}")]
+    x_labels = [(l10n.short_date(rows[0].date), f"{first_x:.1f}")]
     if len(scored) > 1:
-        x_labels.append((f"{rows[-1].date:%-d %b}", f"{WIDTH - RIGHT:.1f}"))
+        x_labels.append((l10n.short_date(rows[-1].date), f"{WIDTH - RIGHT:.1f}"))
     parts = [
         _describe("before", [p.value for p in before]),
         _describe("after", [p.value for p in after]),
     ]
     summary = "; ".join(p for p in parts if p)
+    series = (Series(gettext("Before"), "before", before), Series(gettext("After"), "after", after))
     return PainChart(
-        series=[s for s in (Series("Before", "before", before), Series("After", "after", after)) if s.points],
+        series=[s for s in series if s.points],
         rows=rows,
         y_ticks=[(v, f"{_y(v):.1f}") for v in range(PAIN_MIN, PAIN_MAX + 1, 2)],
         x_labels=x_labels,
-        summary=summary[0].upper() + summary[1:] + ".",
+        summary=summary + ".",
     )

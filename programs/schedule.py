@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 # TextChoices only: nothing here touches the database.
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 DAYS_PER_WEEK = 7
 
@@ -119,12 +120,12 @@ def progress(sessions: Iterable[ScheduledSession], *, today: dt.date) -> Progres
 class DayState(models.TextChoices):
     """What a calendar day was or will be. The values are the API's `state` and the pages' CSS classes."""
 
-    DONE = "done", "done"
-    MISSED = "missed", "missed, still open"
-    TODAY = "today", "today's session"
-    UPCOMING = "upcoming", "session planned"
-    REST = "rest", "rest day"
-    PAUSED = "paused", "paused"
+    DONE = "done", _("done")
+    MISSED = "missed", _("missed, still open")
+    TODAY = "today", _("today's session")
+    UPCOMING = "upcoming", _("session planned")
+    REST = "rest", _("rest day")
+    PAUSED = "paused", _("paused")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from stretchhub import l10n
 
 from .models import PAIN_MAX, PAIN_MIN, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
 from .selectors import member_local_today
@@ -37,14 +38,14 @@ class AlreadyEnrolled(EnrolmentError):
 
     def __init__(self, enrolment: Enrolment):
         self.enrolment = enrolment
-        super().__init__("You are already enrolled in this program.")
+        super().__init__(_("You are already enrolled in this program."))
 
 
 class EmailNotVerified(EnrolmentError):
     """The member has not confirmed their email address yet."""
 
     def __init__(self):
-        super().__init__("Confirm your email address first: then you can enrol.")
+        super().__init__(_("Confirm your email address first: then you can enrol."))
 
 
 def _refresh_reminders(enrolments: Iterable[Enrolment]) -> None:
@@ -103,9 +104,9 @@ def enrolment_member_check(*, member) -> None:
 
 def validate_start_date(*, start_date: dt.date, today: dt.date) -> None:
     if start_date < today - dt.timedelta(days=START_DATE_MAX_DAYS_AGO):
-        raise EnrolmentError(f"The start date can be at most {START_DATE_MAX_DAYS_AGO} days ago.")
+        raise EnrolmentError(_("The start date can be at most %(days)d days ago.") % {"days": START_DATE_MAX_DAYS_AGO})
     if start_date > today + dt.timedelta(days=START_DATE_MAX_DAYS_AHEAD):
-        raise EnrolmentError("The start date can be at most a year ahead.")
+        raise EnrolmentError(_("The start date can be at most a year ahead."))
 
 
 def enrolment_create(
@@ -118,7 +119,7 @@ def enrolment_create(
     today: dt.date | None = None,
 ) -> Enrolment:
     if program.status != Program.Status.PUBLISHED:
-        raise EnrolmentError("This program is not open for enrolment.")
+        raise EnrolmentError(_("This program is not open for enrolment."))
     enrolment_member_check(member=member)
     validate_start_date(start_date=start_date, today=today or member_local_today(member))
     existing = Enrolment.objects.filter(member=member, program=program, status__in=Enrolment.CURRENT_STATUSES).first()
@@ -159,7 +160,7 @@ def enrolment_pause(*, enrolment: Enrolment, today: dt.date | None = None) -> En
     with transaction.atomic():
         _lock(enrolment)
         if enrolment.status != Enrolment.Status.ACTIVE:
-            raise EnrolmentError("Only an active enrolment can be paused.")
+            raise EnrolmentError(_("Only an active enrolment can be paused."))
         enrolment.status = Enrolment.Status.PAUSED
         enrolment.paused_on = today
         enrolment.save(update_fields=["status", "paused_on"])
@@ -174,7 +175,7 @@ def enrolment_resume(*, enrolment: Enrolment, today: dt.date | None = None) -> E
     with transaction.atomic():
         _lock(enrolment)
         if enrolment.status != Enrolment.Status.PAUSED:
-            raise EnrolmentError("Only a paused enrolment can be resumed.")
+            raise EnrolmentError(_("Only a paused enrolment can be resumed."))
         _close_pause(enrolment, today=today)
         enrolment.status = Enrolment.Status.ACTIVE
         enrolment.save(update_fields=["status", "paused_on", "pauses"])
@@ -200,7 +201,7 @@ def enrolment_leave(*, enrolment: Enrolment) -> Enrolment:
     with transaction.atomic():
         _lock(enrolment)
         if not enrolment.is_current:
-            raise EnrolmentError("This enrolment has already ended.")
+            raise EnrolmentError(_("This enrolment has already ended."))
         return _end(enrolment, status=Enrolment.Status.LEFT)
 
 
@@ -224,16 +225,16 @@ def enrolment_finish(*, enrolment: Enrolment) -> Enrolment:
     with transaction.atomic():
         _lock(enrolment)
         if not enrolment.is_current:
-            raise EnrolmentError("This enrolment has already ended.")
+            raise EnrolmentError(_("This enrolment has already ended."))
         return _end(enrolment, status=Enrolment.Status.COMPLETED)
 
 
 def enrolment_restart(*, enrolment: Enrolment, start_date: dt.date) -> Enrolment:
     """Start a finished or left program again as a new enrolment; the old one stays as history."""
     if enrolment.is_current:
-        raise EnrolmentError("You are still enrolled in this program.")
+        raise EnrolmentError(_("You are still enrolled in this program."))
     if enrolment.member is None:
-        raise EnrolmentError("This enrolment belongs to a deleted account.")
+        raise EnrolmentError(_("This enrolment belongs to a deleted account."))
     return enrolment_create(
         member=enrolment.member,
         program=enrolment.program,
@@ -261,7 +262,11 @@ def _validate_pain(value: int | None, label: str) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not PAIN_MIN <= value <= PAIN_MAX:
-        raise EnrolmentError(f"Pain {label} must be a whole number from {PAIN_MIN} to {PAIN_MAX}.")
+        message = {
+            "before": _("Pain before must be a whole number from %(low)d to %(high)d."),
+            "after": _("Pain after must be a whole number from %(low)d to %(high)d."),
+        }[label]
+        raise EnrolmentError(message % {"low": PAIN_MIN, "high": PAIN_MAX})
 
 
 def completion_record(
@@ -280,12 +285,12 @@ def completion_record(
     """
     now = now or timezone.now()
     if program_session.program_id != enrolment.program_id:
-        raise EnrolmentError("This session is not part of the program you are enrolled in.")
+        raise EnrolmentError(_("This session is not part of the program you are enrolled in."))
     _validate_pain(pain_before, "before")
     _validate_pain(pain_after, "after")
     note = (note or "").strip()
     if len(note) > NOTE_MAX_LENGTH:
-        raise EnrolmentError(f"The note is too long: keep it to {NOTE_MAX_LENGTH} characters.")
+        raise EnrolmentError(_("The note is too long: keep it to %(limit)d characters.") % {"limit": NOTE_MAX_LENGTH})
 
     with transaction.atomic():
         _lock(enrolment)
@@ -293,11 +298,13 @@ def completion_record(
         if existing is not None:
             return existing, False
         if not enrolment.is_current:
-            raise EnrolmentError("This enrolment has ended; restart the program to tick sessions again.")
+            raise EnrolmentError(_("This enrolment has ended; restart the program to tick sessions again."))
         today = _today(enrolment, now)
         falls_on = enrolment.date_of_session(program_session, today=today)
         if falls_on > today:
-            raise EnrolmentError(f"This session is not due yet: it is planned for {falls_on:%A %-d %B}.")
+            raise EnrolmentError(
+                _("This session is not due yet: it is planned for %(date)s.") % {"date": l10n.weekday_date(falls_on)}
+            )
         try:
             # The unique (enrolment, program_session) constraint is the guarantee
             # that ticking twice is ticking once, even from two requests at once.
@@ -326,7 +333,7 @@ def completion_undo(*, enrolment: Enrolment, program_session: ProgramSession) ->
     with transaction.atomic():
         _lock(enrolment)
         if enrolment.status == Enrolment.Status.LEFT:
-            raise EnrolmentError("You have left this program; its history can no longer change.")
+            raise EnrolmentError(_("You have left this program; its history can no longer change."))
         completion = Completion.objects.filter(enrolment=enrolment, program_session=program_session).first()
         if completion is None:
             return
@@ -341,7 +348,7 @@ def completion_undo(*, enrolment: Enrolment, program_session: ProgramSession) ->
                     enrolment.save(update_fields=["status", "ended_at"])
             except IntegrityError:
                 raise EnrolmentError(
-                    "You have restarted this program, so this earlier run can no longer change."
+                    _("You have restarted this program, so this earlier run can no longer change.")
                 ) from None
         _refresh_reminders([enrolment])
 
@@ -359,17 +366,22 @@ def program_publish_problems(*, program: Program) -> list[str]:
         ProgramSession.objects.filter(program=program).annotate(item_count=Count("items")).order_by("week", "day")
     )
     if not sessions:
-        return ["it has no sessions yet: add at least one session with stretches"]
+        return [_("it has no sessions yet: add at least one session with stretches")]
     problems = []
     empty = [s for s in sessions if s.item_count == 0]
     if empty:
-        names = "; ".join(f"week {s.week} day {s.day} ({s.title})" for s in empty)
-        problems.append(f"every session needs at least one stretch, and these have none: {names}")
+        session_name = _("week %(week)d day %(day)d (%(title)s)")
+        names = "; ".join(session_name % {"week": s.week, "day": s.day, "title": s.title} for s in empty)
+        problems.append(
+            _("every session needs at least one stretch, and these have none: %(names)s") % {"names": names}
+        )
     # Members would see a stretch the library still treats as unfinished.
     drafts = Stretch.objects.filter(session_items__session__program=program, status=Stretch.Status.DRAFT).distinct()
     draft_names = sorted(stretch.name for stretch in drafts)
     if draft_names:
-        problems.append(f"these stretches are still drafts, publish them first: {', '.join(draft_names)}")
+        problems.append(
+            _("these stretches are still drafts, publish them first: %(names)s") % {"names": ", ".join(draft_names)}
+        )
     return problems
 
 
@@ -383,7 +395,10 @@ def program_publish(*, program: Program, now: dt.datetime | None = None) -> Prog
         _lock_program(program)
         problems = program_publish_problems(program=program)
         if problems:
-            raise ProgramError(f"“{program.title}” cannot be published: {'; '.join(problems)}.")
+            raise ProgramError(
+                _("“%(title)s” cannot be published: %(problems)s.")
+                % {"title": program.title, "problems": "; ".join(problems)}
+            )
         if program.status != Program.Status.PUBLISHED:
             program.status = Program.Status.PUBLISHED
             program.published_at = now or timezone.now()
@@ -427,7 +442,7 @@ def stretch_publish(*, stretches: QuerySet[Stretch], now: dt.datetime | None = N
 def stretch_draft_check(*, stretch: Stretch) -> None:
     """Refuse to turn a stretch back into a draft while a published program uses it."""
     if stretch.pk is not None and _in_published_programs(Stretch.objects.filter(pk=stretch.pk)).exists():
-        raise ProgramError("This stretch is part of a published program, so it cannot go back to draft.")
+        raise ProgramError(_("This stretch is part of a published program, so it cannot go back to draft."))
 
 
 @dataclass(frozen=True)
@@ -455,7 +470,7 @@ def _copy_slug(slug: str) -> str:
         candidate = f"{slug[: max_length - len(suffix)]}{suffix}"
         if candidate not in taken:
             return candidate
-    raise ProgramError("Too many copies of this program already exist.")
+    raise ProgramError(_("Too many copies of this program already exist."))
 
 
 def _translated_columns(model, *fields: str) -> list[str]:
@@ -563,5 +578,5 @@ def session_items_reorder(*, session: ProgramSession, item_ids: Sequence[int]) -
     """Put the session's items in the order of `item_ids` (which must name each of them once)."""
     by_pk = {item.pk: item for item in SessionItem.objects.filter(session=session)}
     if sorted(item_ids) != sorted(by_pk):
-        raise ProgramError("The new order must list every stretch of the session exactly once.")
+        raise ProgramError(_("The new order must list every stretch of the session exactly once."))
     return session_items_arrange(session=session, items=[by_pk[pk] for pk in item_ids])

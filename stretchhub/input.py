@@ -19,13 +19,16 @@ import re
 from urllib.parse import unquote_to_bytes
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 
 from .middleware import api_error_response, is_api_request
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-MESSAGE = "The request holds characters that cannot be used here: NUL, unpaired surrogates or bytes that are not UTF-8."
+MESSAGE = _(
+    "The request holds characters that cannot be used here: NUL, unpaired surrogates or bytes that are not UTF-8."
+)
 
 
 def _raw(value: str) -> bytes:

@@ -9,6 +9,8 @@ import logging
 import re
 import uuid
 
+from django.utils.translation import gettext_lazy as _
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id from the proxy in front is kept so one request can be followed across
 # the proxy's log and ours; anything else (too long, odd characters that could
@@ -58,11 +60,11 @@ API_PATH_PREFIX = "/api/"
 # Django's own error pages (an uncaught exception, a body over DATA_UPLOAD_MAX_MEMORY_SIZE, ...) are
 # HTML; on the API they become {"message", "code", "errors"} like every other API error.
 _API_ERRORS = {
-    400: ("bad_request", "The request could not be read."),
-    403: ("permission_denied", "You may not do this."),
-    404: ("not_found", "There is no API endpoint at this address."),
-    413: ("too_large", "The request body is too large."),
-    500: ("server_error", "Something went wrong on our side. It is logged and we will look into it."),
+    400: ("bad_request", _("The request could not be read.")),
+    403: ("permission_denied", _("You may not do this.")),
+    404: ("not_found", _("There is no API endpoint at this address.")),
+    413: ("too_large", _("The request body is too large.")),
+    500: ("server_error", _("Something went wrong on our side. It is logged and we will look into it.")),
 }
 
 
@@ -74,7 +76,7 @@ def api_error_response(*, status: int, message: str | None = None, code: str | N
     from django.http import JsonResponse
 
     default_code, default_message = _API_ERRORS.get(status, _API_ERRORS[400 if status < 500 else 500])
-    body = {"message": message or default_message, "code": code or default_code, "errors": {}}
+    body = {"message": str(message or default_message), "code": code or default_code, "errors": {}}
     return JsonResponse(body, status=status)
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import User
@@ -9,7 +10,7 @@ from stretchhub.api.fields import LocalTimeField, StrictInputSerializer, TextFie
 
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:@+-]{1,100}$"
 WEEKDAY_HELP = "The local weekday the weekly summary goes out: 0 = Monday … 6 = Sunday."
-WEEKDAY_ERROR = "Choose a day of the week: 0 (Monday) to 6 (Sunday)."
+WEEKDAY_ERROR = _("Choose a day of the week: 0 (Monday) to 6 (Sunday).")
 
 
 class TokenCreateSerializer(StrictInputSerializer):

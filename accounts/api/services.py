@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import APIToken, Partner, User, new_calendar_token
 from accounts.services import normalize_email, user_update_settings
@@ -58,9 +59,9 @@ def partner_member_create(
 
     email = normalize_email(email)
     if User.objects.filter(partner=partner, external_id=external_id).exists():
-        raise PartnerMemberConflict("external_id", "You already have a member with this external id.")
+        raise PartnerMemberConflict("external_id", _("You already have a member with this external id."))
     if _email_taken(email):
-        raise PartnerMemberConflict("email", "A member with this email address already exists.")
+        raise PartnerMemberConflict("email", _("A member with this email address already exists."))
     member = User(
         # Never shown or used to log in; random so it can neither clash nor leak the partner's ids.
         username=f"partner{partner.pk}-{secrets.token_hex(8)}",
@@ -81,8 +82,8 @@ def partner_member_create(
     except IntegrityError:
         # Lost a race with a simultaneous create: report what the other one took.
         if User.objects.filter(partner=partner, external_id=external_id).exists():
-            raise PartnerMemberConflict("external_id", "You already have a member with this external id.") from None
-        raise PartnerMemberConflict("email", "A member with this email address already exists.") from None
+            raise PartnerMemberConflict("external_id", _("You already have a member with this external id.")) from None
+        raise PartnerMemberConflict("email", _("A member with this email address already exists.")) from None
     return member
 
 
@@ -99,7 +100,7 @@ def partner_member_update(
     if email is not None:
         email = normalize_email(email)
         if email.casefold() != member.email.casefold() and _email_taken(email, exclude_pk=member.pk):
-            raise PartnerMemberConflict("email", "A member with this email address already exists.")
+            raise PartnerMemberConflict("email", _("A member with this email address already exists."))
     try:
         with transaction.atomic():
             user_update_settings(
@@ -115,5 +116,5 @@ def partner_member_update(
     except IntegrityError:
         # Lost a race for the address (the unique constraint on emails decides).
         member.refresh_from_db()
-        raise PartnerMemberConflict("email", "A member with this email address already exists.") from None
+        raise PartnerMemberConflict("email", _("A member with this email address already exists.")) from None
     return member

@@ -6,6 +6,7 @@ import re
 
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
@@ -27,7 +28,7 @@ from . import services
 
 
 class TooManyLogins(exceptions.Throttled):
-    default_detail = "Too many failed logins for this account from your address: wait a while and try again."
+    default_detail = _("Too many failed logins for this account from your address: wait a while and try again.")
 
 
 @extend_schema(tags=["auth"])
@@ -65,7 +66,7 @@ class TokenView(APIView):
             django_request.axes_locked_out = False
             raise TooManyLogins()
         if user is None or not user.is_active:
-            raise exceptions.ValidationError("Unable to log in with this username and password.")
+            raise exceptions.ValidationError(_("Unable to log in with this username and password."))
         _token, raw = services.api_token_create(user=user)
         return Response({"token": raw}, status=status.HTTP_201_CREATED)
 
@@ -154,7 +155,7 @@ class PartnerMemberViewSet(IdempotentMixin, GenericViewSet):
         external_id = request.query_params.get("external_id")
         if external_id is not None:
             if not re.match(s.EXTERNAL_ID_PATTERN, external_id):
-                raise exceptions.ValidationError({"external_id": ["Not an external id (letters, digits, ._:@+-)."]})
+                raise exceptions.ValidationError({"external_id": [_("Not an external id (letters, digits, ._:@+-).")]})
             queryset = queryset.filter(external_id=external_id)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(s.PartnerMemberSerializer(page, many=True).data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions
 from rest_framework.filters import OrderingFilter
@@ -66,7 +67,7 @@ class StrictFilterBackend(DjangoFilterBackend):
         filterset = super().get_filterset(request, queryset, view)
         if filterset is not None:
             empty = {
-                name: ["Choose one of the listed values, or leave the parameter out."]
+                name: [_("Choose one of the listed values, or leave the parameter out.")]
                 for name, field in filterset.filters.items()
                 if isinstance(field, django_filters.ChoiceFilter) and "" in request.query_params.getlist(name)
             }

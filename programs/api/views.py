@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -95,7 +96,7 @@ class ProgramViewSet(CatalogueViewSet):
         try:
             etag, body = program_detail_body(slug=slug)
         except Program.DoesNotExist:
-            raise exceptions.NotFound("No published program has this slug.") from None
+            raise exceptions.NotFound(_("No published program has this slug.")) from None
         # The ETag is the body's own digest, so it changes with anything the body shows.
         response = get_conditional_response(request, etag=etag) or HttpResponse(body, content_type="application/json")
         response["ETag"] = etag
@@ -167,7 +168,7 @@ class EnrolmentViewSet(MemberScopedViewSet):
         data = self._valid(s.EnrolmentCreateSerializer, request.data, context={"today": today})
         program = Program.objects.filter(slug=data["program"], status=Program.Status.PUBLISHED).first()
         if program is None:
-            raise NotFoundInBody("program", "No published program has this slug.")
+            raise NotFoundInBody("program", _("No published program has this slug."))
         try:
             enrolment = services.enrolment_create(
                 member=member,
@@ -269,7 +270,7 @@ class CompletionViewSet(MemberScopedViewSet):
         data = serializer.validated_data
         session = self.program_session(enrolment, data["session"])
         if session is None:
-            raise NotFoundInBody("session", "The enrolment's program has no session with this id.")
+            raise NotFoundInBody("session", _("The enrolment's program has no session with this id."))
         completion, created = services.completion_record(
             enrolment=enrolment,
             program_session=session,
@@ -291,7 +292,7 @@ class CompletionViewSet(MemberScopedViewSet):
     def destroy(self, request, enrolment_pk, session, **kwargs):
         enrolment = self.get_enrolment(enrolment_pk)
         if not self.completions(enrolment).filter(program_session_id=session).exists():
-            raise exceptions.NotFound("This session is not ticked.")
+            raise exceptions.NotFound(_("This session is not ticked."))
         services.completion_undo(enrolment=enrolment, program_session=self.program_session(enrolment, session))
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -13,6 +13,7 @@ import hashlib
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authentication import SessionAuthentication
 
@@ -59,7 +60,7 @@ class MemberTokenAuthentication(authentication.BaseAuthentication):
             return None
         token = APIToken.objects.select_related("user").filter(digest=token_digest(raw)).first()
         if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         _touch(APIToken, token.pk, token.last_used_at)
         return token.user, token
 
@@ -74,11 +75,11 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
         raw = _credentials(request, self.keyword)
         if raw is None:
             return None
-        prefix, _, _ = raw.partition(".")
+        prefix = raw.partition(".")[0]
         key = PartnerAPIKey.objects.select_related("partner").filter(prefix=prefix).first()
         # is_valid compares the SHA-512 digest in constant time.
         if key is None or key.revoked or key.has_expired or not key.is_valid(raw) or not key.partner.is_active:
-            raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
+            raise exceptions.AuthenticationFailed(_("Invalid, expired or revoked API key."))
         _touch(PartnerAPIKey, key.pk, key.last_used_at)
         return AnonymousUser(), key
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
@@ -17,7 +19,7 @@ class Conflict(exceptions.APIException):
     """The request is well formed but the current state refuses it (already enrolled, not due yet, …)."""
 
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
+    default_detail = _("The request conflicts with the current state.")
     default_code = "conflict"
 
     def __init__(self, message: str | None = None, *, field: str | None = None, code: str | None = None):
@@ -60,7 +62,8 @@ def _body(exc: exceptions.APIException) -> dict:
         elif list(errors) == [NON_FIELD_ERRORS]:
             message = errors[NON_FIELD_ERRORS][0]
         else:
-            message = f"Check these fields: {', '.join(f for f in errors if f != NON_FIELD_ERRORS)}."
+            fields = ", ".join(f for f in errors if f != NON_FIELD_ERRORS)
+            message = gettext("Check these fields: %(fields)s.") % {"fields": fields}
     elif isinstance(detail, list):
         messages = _messages(detail)
         errors = {NON_FIELD_ERRORS: messages} if messages else {}
@@ -89,6 +92,6 @@ def api_exception_handler(exc, context):
 def api_not_found(request, *args, **kwargs):
     """Unknown URLs under /api/ answer in the API's JSON shape, not the site's HTML 404 page."""
     return JsonResponse(
-        {"message": "There is no API endpoint at this address.", "code": "not_found", "errors": {}},
+        {"message": gettext("There is no API endpoint at this address."), "code": "not_found", "errors": {}},
         status=status.HTTP_404_NOT_FOUND,
     )

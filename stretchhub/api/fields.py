@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -26,12 +27,12 @@ def _json_type_error(field: serializers.Field, value) -> str | None:
     if value is None:
         return None  # allow_null decides
     if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
-        return "Must be true or false."
+        return _("Must be true or false.")
     if isinstance(field, serializers.IntegerField) and (isinstance(value, bool) or not isinstance(value, int)):
-        return "Must be a whole number."
+        return _("Must be a whole number.")
     string_fields = (serializers.CharField, serializers.ChoiceField, serializers.DateField, serializers.TimeField)
     if isinstance(field, string_fields) and not isinstance(value, str):
-        return "Must be a string."
+        return _("Must be a string.")
     return None
 
 
@@ -41,7 +42,7 @@ class StrictInputSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         unknown = {}
         if isinstance(data, Mapping):
-            unknown = {name: ["Unknown or read-only field."] for name in data if name not in self.fields}
+            unknown = {name: [_("Unknown or read-only field.")] for name in data if name not in self.fields}
             for name, value in data.items():
                 error = name in self.fields and _json_type_error(self.fields[name], value)
                 if error:

@@ -18,6 +18,7 @@ import json
 from celery import shared_task
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -36,7 +37,7 @@ _IN_PROGRESS = 0
 
 class IdempotencyConflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "This Idempotency-Key was already used with a different request."
+    default_detail = _("This Idempotency-Key was already used with a different request.")
     default_code = "idempotency_conflict"
 
 
@@ -87,9 +88,9 @@ def _claim(request) -> IdempotencyRecord | None:
             if existing.fingerprint != fingerprint:
                 raise IdempotencyConflict() from None
             if existing.status_code == _IN_PROGRESS:
-                raise IdempotencyConflict("A request with this Idempotency-Key is still being processed.") from None
+                raise IdempotencyConflict(_("A request with this Idempotency-Key is still being processed.")) from None
             raise _Replay(existing) from None
-    raise IdempotencyConflict("A request with this Idempotency-Key is still being processed.")
+    raise IdempotencyConflict(_("A request with this Idempotency-Key is still being processed."))
 
 
 class IdempotentMixin:
@@ -130,7 +131,7 @@ class IdempotentMixin:
 
 def idempotency_records_prune(*, now: dt.datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - RETENTION
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted
 
 

@@ -13,6 +13,7 @@ import json
 import math
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
@@ -20,7 +21,7 @@ from stretchhub.input import UNSTORABLE
 
 MAX_DEPTH = 16
 # json.loads joins a valid surrogate pair ("\ud83d\ude00") into one character, so any UNSTORABLE left is unpaired.
-UNSTORABLE_TEXT = "Text may not hold NUL characters or unpaired surrogates."
+UNSTORABLE_TEXT = _("Text may not hold NUL characters or unpaired surrogates.")
 TOO_DEEP = f"The body is nested too deeply (more than {MAX_DEPTH} levels)."
 
 
@@ -31,7 +32,7 @@ def _refuse_constant(name: str):
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise exceptions.ParseError("A number in the body is too large: send a finite number.")
+        raise exceptions.ParseError(_("A number in the body is too large: send a finite number."))
     return value
 
 
@@ -90,6 +91,6 @@ class StrictJSONParser(JSONParser):
             raise exceptions.ParseError(f"JSON parse error - {error}") from None
         except ValueError:
             # Python refuses to read integers of thousands of digits.
-            raise exceptions.ParseError("JSON parse error - a number in the body is too long.") from None
+            raise exceptions.ParseError(_("JSON parse error - a number in the body is too long.")) from None
         _check(data)
         return data

@@ -353,4 +353,4 @@ def test_the_email_through_smtp(client, smtp_sink, trainer, program):
     assert response.status_code == 200
     trainer.refresh_from_db()
     assert trainer.trainer_digest_emails is False
-    assert links.PREFERENCES["trainer_digest_emails"] in response.content.decode()
+    assert str(links.PREFERENCES["trainer_digest_emails"]) in response.content.decode()
