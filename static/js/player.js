@@ -20,7 +20,7 @@
   };
   var pgettext = window.pgettext || function (context, text) { return text; };
   function t(format, values) {
-    return interpolate(gettext(format), values, true);
+    return interpolate(format, values, true);
   }
 
   var GET_READY_SECONDS = 5;
@@ -123,7 +123,7 @@
   }
 
   function setText(step) {
-    return step.item.sets > 1 ? t("set %(set)s of %(sets)s", { set: step.set, sets: step.item.sets }) : "";
+    return step.item.sets > 1 ? t(gettext("set %(set)s of %(sets)s"), { set: step.set, sets: step.item.sets }) : "";
   }
 
   function joined(parts) {
@@ -164,25 +164,25 @@
     var item = step.item;
     switch (step.kind) {
       case "ready":
-        return t(step.first ? "Get ready. %(name)s, %(dose)s. Starting in %(seconds)s seconds." : "Next stretch. %(name)s, %(dose)s. Starting in %(seconds)s seconds.", {
+        return t(step.first ? gettext("Get ready. %(name)s, %(dose)s. Starting in %(seconds)s seconds.") : gettext("Next stretch. %(name)s, %(dose)s. Starting in %(seconds)s seconds."), {
           name: item.name,
           dose: item.dose,
           seconds: step.seconds,
         });
       case "hold":
-        return t("%(what)s: hold for %(seconds)s seconds.", {
+        return t(gettext("%(what)s: hold for %(seconds)s seconds."), {
           what: joined([item.name, setText(step), sideText(step.side)]),
           seconds: step.seconds,
         });
       case "reps":
-        return t("%(what)s: %(reps)s repetitions. Press Count a rep after each one.", {
+        return t(gettext("%(what)s: %(reps)s repetitions. Press Count a rep after each one."), {
           what: joined([item.name, setText(step), sideText(step.side)]),
           reps: step.reps,
         });
       case "switch":
-        return t("Switch sides. %(name)s, %(side)s next.", { name: item.name, side: sideText(step.side) });
+        return t(gettext("Switch sides. %(name)s, %(side)s next."), { name: item.name, side: sideText(step.side) });
       case "rest":
-        return t("Rest for %(seconds)s seconds.", { seconds: step.seconds });
+        return t(gettext("Rest for %(seconds)s seconds."), { seconds: step.seconds });
       default:
         return gettext("Session complete. Well done! Tick it off below.");
     }
@@ -193,9 +193,9 @@
       case "ready":
         return step.first ? gettext("Get ready") : gettext("Next stretch");
       case "hold":
-        return step.side ? t("Hold — %(side)s", { side: sideText(step.side) }) : gettext("Hold");
+        return step.side ? t(gettext("Hold — %(side)s"), { side: sideText(step.side) }) : gettext("Hold");
       case "reps":
-        return step.side ? t("Repetitions — %(side)s", { side: sideText(step.side) }) : gettext("Repetitions");
+        return step.side ? t(gettext("Repetitions — %(side)s"), { side: sideText(step.side) }) : gettext("Repetitions");
       case "switch":
         return gettext("Switch sides");
       case "rest":
@@ -227,17 +227,17 @@
     var finished = workDoneBefore(index);
     ui.progress.max = workTotal;
     ui.progress.value = finished;
-    ui.progress.setAttribute("aria-valuetext", t("%(done)s of %(total)s steps done", { done: finished, total: workTotal }));
+    ui.progress.setAttribute("aria-valuetext", t(gettext("%(done)s of %(total)s steps done"), { done: finished, total: workTotal }));
 
     ui.phase.textContent = phaseLabel(step);
     if (done) {
-      ui.where.textContent = t("All %(count)s stretches done", { count: items.length });
+      ui.where.textContent = t(gettext("All %(count)s stretches done"), { count: items.length });
       ui.name.textContent = gettext("Well done!");
       ui.dose.textContent = gettext("Record it with the tick-off form below: a pain score helps you see your trend.");
       ui.clock.textContent = "✓";
     } else {
       ui.where.textContent = joined([
-        t("Stretch %(number)s of %(count)s", { number: item.index + 1, count: items.length }),
+        t(gettext("Stretch %(number)s of %(count)s"), { number: item.index + 1, count: items.length }),
         step.kind === "ready" ? "" : setText(step),
       ]);
       ui.name.textContent = item.name;
@@ -325,7 +325,7 @@
     paused = !paused;
     lastTick = performance.now();
     renderToggle();
-    announce(paused ? gettext("Paused.") : t("Resumed. %(phase)s.", { phase: phaseLabel(plan[index]) }));
+    announce(paused ? gettext("Paused.") : t(gettext("Resumed. %(phase)s."), { phase: phaseLabel(plan[index]) }));
   }
 
   function skip() {
