@@ -20,14 +20,21 @@ RUN pip install --require-hashes --no-deps -r requirements.txt
 COPY . .
 
 # Static files are collected (hashed and compressed by whitenoise) into the
-# image. collectstatic touches no database and signs nothing: the key and URLs
-# below exist only for this RUN line and never reach the running container.
-RUN DJANGO_DEBUG=0 \
+# image, and the translations compiled (.mo files are built, never committed;
+# GNU gettext's msgfmt does it and is removed again in the same layer).
+# Neither step touches a database or signs anything: the key and URLs below
+# exist only for this RUN line and never reach the running container.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gettext \
+ && export DJANGO_DEBUG=0 \
     DJANGO_SECRET_KEY=collectstatic-build-time-only \
     DJANGO_ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
     CELERY_BROKER_URL=redis://build.invalid:6379/0 \
-    python manage.py collectstatic --noinput \
+    REDIS_URL=redis://build.invalid:6379/1 \
+ && python manage.py compilemessages \
+ && python manage.py collectstatic --noinput \
+ && apt-get purge -y gettext && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
  && rm -rf var /tmp/unused.sqlite3
 
 # Code and static files stay root-owned (read-only to the app); the process

@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-requirements
 # A fresh checkout is a development machine: DEBUG on, SQLite, the filesystem broker.
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test lint format lock migrate seed clean
+.PHONY: run test lint format lock migrate seed clean messages translations
 
 # --require-hashes: every file pip downloads must match a hash in the lock.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -19,8 +19,27 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	@touch $@
 
-migrate: $(STAMP)
+migrate: $(STAMP) messages
 	$(PY) manage.py migrate --noinput
+
+# Translations (docs/i18n.md). The .mo files are built here, never committed:
+# `messages` compiles each .po that is newer than its .mo. Django's
+# compilemessages needs GNU gettext's msgfmt; Debian's gettext is installed
+# when it is missing (as root: CI and a fresh machine).
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+messages: $(MO_FILES)
+$(MO_FILES): %.mo: %.po | $(STAMP)
+	@command -v msgfmt >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; } \
+	  || { echo "msgfmt not found: install GNU gettext (apt-get install gettext)"; exit 1; }
+	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
+
+# After changing marked strings: refresh the catalogues, then translate what is new (docs/i18n.md).
+MAKEMESSAGES = $(PY) manage.py makemessages -l de --no-location --no-obsolete \
+	--ignore=.venv --ignore=bench --ignore=tests --ignore=staticfiles --ignore=var
+translations: $(STAMP)
+	$(MAKEMESSAGES)
+	$(MAKEMESSAGES) -d djangojs
 
 seed: migrate
 	$(PY) manage.py seed_demo
@@ -30,7 +49,7 @@ run: seed
 	@echo "StretchHub: http://127.0.0.1:8000  (admin: http://127.0.0.1:8000/admin/)"
 	$(VENV)/bin/honcho start -f Procfile
 
-test: $(STAMP)
+test: $(STAMP) messages
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
@@ -50,4 +69,4 @@ lock: $(STAMP)
 	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 
 clean:
-	rm -rf var/ staticfiles/ test-artifacts/
+	rm -rf var/ staticfiles/ test-artifacts/ $(MO_FILES)
