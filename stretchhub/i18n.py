@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext
 
 from .middleware import is_api_request
 
@@ -47,11 +48,24 @@ class LanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if (
+            is_api_request(request)
+            and LANGUAGE_PARAM in request.GET
+            and not supported_language(request.GET[LANGUAGE_PARAM])
+        ):
+            return _unknown_language()
         language = request_language(request)
         if language and language != translation.get_language():
             translation.activate(language)
             request.LANGUAGE_CODE = language
         return self.get_response(request)
+
+
+def _unknown_language():
+    from django.http import JsonResponse
+
+    message = gettext("Choose lang=en or lang=de, or leave lang out.")
+    return JsonResponse({"message": message, "code": "invalid", "errors": {LANGUAGE_PARAM: [message]}}, status=400)
 
 
 def user_language(user) -> str:

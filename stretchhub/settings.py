@@ -410,7 +410,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Stretching programs for members and partners. Members authenticate with a session or "
         "`Authorization: Token <token>` (POST /api/v1/auth/token/); partners with `Authorization: Api-Key <key>`. "
-        "Errors are JSON: {message, code, errors}. Writes accept an Idempotency-Key header."
+        "Errors are JSON: {message, code, errors}. Writes accept an Idempotency-Key header. "
+        "Responses are in English or German: send Accept-Language (or ?lang=de); Content-Language says which."
     ),
     # Request and response shapes differ (read-only fields), and request bodies refuse unknown fields.
     "COMPONENT_SPLIT_REQUEST": True,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from django.core.cache import cache
+from django.utils import translation
 from rest_framework.renderers import JSONRenderer
 
 from programs import selectors
@@ -25,7 +26,9 @@ CACHE_SECONDS = 24 * 3600
 def program_detail_body(*, slug: str) -> tuple[str, bytes]:
     """(ETag, JSON body) of a published program's detail; raises Program.DoesNotExist for anything else."""
     stamp = selectors.program_detail_stamp(slug=slug)
-    key = "api:program-detail:" + hashlib.blake2s(repr((release(), slug, stamp)).encode(), digest_size=16).hexdigest()
+    # One entry per language: the body holds the program's text in the active one.
+    parts = (release(), slug, translation.get_language(), stamp)
+    key = "api:program-detail:" + hashlib.blake2s(repr(parts).encode(), digest_size=16).hexdigest()
     entry = cache.get(key)
     if entry is None:
         # Built after the stamp was read: a write committed in between is in the

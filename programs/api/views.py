@@ -62,7 +62,8 @@ class StretchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Catalogue
     queryset = Stretch.objects.filter(status=Stretch.Status.PUBLISHED).prefetch_related("body_areas")
     filter_backends = [StrictFilterBackend, SearchFilter, StrictOrderingFilter]
     filterset_class = StretchFilter
-    search_fields = ["name", "summary"]
+    # Both languages: a member searching in German finds a stretch whose German name is not written yet.
+    search_fields = ["name_en", "name_de", "summary_en", "summary_de"]
     ordering_fields = ["name", "difficulty", "created_at"]
     ordering = ["name", "pk"]
 
@@ -74,7 +75,7 @@ class StretchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Catalogue
 class ProgramViewSet(CatalogueViewSet):
     filter_backends = [StrictFilterBackend, SearchFilter, StrictOrderingFilter]
     filterset_class = ProgramFilter
-    search_fields = ["title", "summary"]
+    search_fields = ["title_en", "title_de", "summary_en", "summary_de"]
     ordering_fields = ["title", "published_at", "weeks"]
     ordering = ["title", "pk"]
 

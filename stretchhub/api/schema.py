@@ -60,6 +60,28 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+# Every endpoint answers in English or German (docs/i18n.md): program content,
+# labels and error messages alike, with the language in Content-Language.
+LANGUAGE_PARAMETERS = [
+    OpenApiParameter(
+        "Accept-Language",
+        str,
+        OpenApiParameter.HEADER,
+        description=(
+            "The language of the response: `en` (default) or `de`, as a browser sends it (e.g. `de-DE,de;q=0.9`). "
+            "Program content not yet translated falls back to English, field by field. The response says which "
+            "language it is in with `Content-Language`."
+        ),
+    ),
+    OpenApiParameter(
+        "lang",
+        {"type": "string", "enum": ["en", "de"]},
+        OpenApiParameter.QUERY,
+        description="The language of the response; wins over Accept-Language.",
+    ),
+]
+
+
 class StretchHubAutoSchema(AutoSchema):
     def _is_write(self) -> bool:
         return self.method in WRITE_METHODS
@@ -69,6 +91,7 @@ class StretchHubAutoSchema(AutoSchema):
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
+        parameters += LANGUAGE_PARAMETERS
         if self._is_idempotent():
             parameters.append(
                 OpenApiParameter(
