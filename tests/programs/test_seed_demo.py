@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from accounts.models import User
-from programs.models import Program, ProgramSession, SessionItem, Stretch
+from programs.models import BodyArea, Program, ProgramSession, SessionItem, Stretch
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +171,26 @@ def test_it_progresses_from_gentle_single_sets_to_two_sets(program):
     week_four = SessionItem.objects.filter(session__program=program, session__week=4)
     assert set(week_one.values_list("sets", flat=True)) == {1}
     assert set(week_four.values_list("sets", flat=True)) == {2}
+
+
+def test_it_loads_the_program_complete_in_german(db):
+    from django.utils import translation
+
+    from programs.admin_translation import missing_german
+
+    call_command("seed_demo", "--no-logins", stdout=StringIO())
+
+    program = Program.objects.get(slug="lower-back-relief")
+    rows = [
+        program,
+        *program.sessions.all(),
+        *Stretch.objects.all(),
+        *SessionItem.objects.filter(session__program=program),
+    ]
+    rows += list(BodyArea.objects.filter(stretches__isnull=False).distinct())
+    assert [(row, missing_german(row)) for row in rows if missing_german(row)] == []
+    with translation.override("de"):
+        assert program.title == "Entlastung für den unteren Rücken"
+        assert Stretch.objects.get(slug="cat-cow").name == "Katze-Kuh"
+    with translation.override("en"):
+        assert program.title == "Lower back relief"

@@ -14,10 +14,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from programs import roles, services
-from programs.models import Program, ProgramSession, SessionItem, Stretch
+from programs.models import BodyArea, Program, ProgramSession, SessionItem, Stretch
+
+from . import _seed_german as german
 
 DEMO_LOGINS = [
     # username, password, role
@@ -194,6 +196,15 @@ def _week_plan(week: int) -> list[tuple[str, list[Item]]]:
 WEEKS = 4
 
 
+def _both(english: dict, german_texts: dict) -> dict:
+    """Each text field in its plain column and its English one (the same text) and its German one."""
+    values = {}
+    for name, text in english.items():
+        values[name] = values[f"{name}_en"] = text
+        values[f"{name}_de"] = german_texts[name]
+    return values
+
+
 def _upsert(model: type[models.Model], lookup: dict, values: dict) -> tuple[models.Model, bool]:
     """get-or-create, then write only the fields that differ (so reruns touch no row)."""
     obj = model.objects.filter(**lookup).first()
@@ -217,16 +228,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_logins: bool = False, **options):
         make_logins = settings.DEBUG and not no_logins
-        with transaction.atomic():
+        # The plain columns and the messages below are the English ones, whatever the shell's locale.
+        with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
             users = self._users() if make_logins else {}
             stretches = self._stretches()
             program = self._program(stretches, author=users.get("trainer"))
             services.program_publish(program=program)
+            program_title = program.title
+            session_count = program.sessions.count()
 
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo content ready: {len(stretches)} stretches and “{program.title}” "
-                f"({program.sessions.count()} sessions over {WEEKS} weeks) at "
+                f"Demo content ready, in English and German: {len(stretches)} stretches and “{program_title}” "
+                f"({session_count} sessions over {WEEKS} weeks) at "
                 f"{settings.SITE_URL}{program.get_absolute_url()}"
             )
         )
@@ -274,20 +288,28 @@ class Command(BaseCommand):
 
     def _stretches(self) -> dict[str, Stretch]:
         areas = roles.body_areas()
+        for slug, name in german.BODY_AREAS.items():
+            # Only where no German name was written yet: a trainer's own wording stays.
+            if slug in areas and not areas[slug].name_de:
+                BodyArea.objects.filter(pk=areas[slug].pk).update(name_de=name)
         stretches = {}
         for spec in STRETCHES:
             spec = dict(spec)
             slug = spec.pop("slug")
             area_slugs = spec.pop("body_areas")
+            texts = {name: spec.pop(name) for name in ("name", "summary", "steps", "cues", "cautions")}
+            german_texts = german.STRETCHES[slug]
+            lines = ("steps", "cues", "cautions")
             values = {
                 "default_reps": None,
                 "default_hold_seconds": None,
                 "default_sets": 1,
                 "status": Stretch.Status.PUBLISHED,
                 **spec,
-                "steps": "\n".join(spec["steps"]),
-                "cues": "\n".join(spec["cues"]),
-                "cautions": "\n".join(spec["cautions"]),
+                **_both(
+                    {name: "\n".join(text) if name in lines else text for name, text in texts.items()},
+                    {name: "\n".join(text) if name in lines else text for name, text in german_texts.items()},
+                ),
             }
             stretch, _ = _upsert(Stretch, {"slug": slug}, values)
             wanted = [areas[s] for s in area_slugs]
@@ -297,7 +319,10 @@ class Command(BaseCommand):
         return stretches
 
     def _program(self, stretches: dict[str, Stretch], *, author) -> Program:
-        values = {k: v for k, v in PROGRAM.items() if k != "slug"}
+        values = {
+            "level": PROGRAM["level"],
+            **_both({k: PROGRAM[k] for k in ("title", "summary", "goal")}, german.PROGRAM),
+        }
         program = Program.objects.filter(slug=PROGRAM["slug"]).first()
         if program is None or (author is not None and program.author_id is None):
             values["author"] = author
@@ -308,7 +333,9 @@ class Command(BaseCommand):
             for day, (title, items) in zip(SESSION_DAYS, _week_plan(week), strict=True):
                 wanted_slots.add((week, day))
                 session, _ = _upsert(
-                    ProgramSession, {"program": program, "week": week, "day": day}, {"title": title, "notes": ""}
+                    ProgramSession,
+                    {"program": program, "week": week, "day": day},
+                    _both({"title": title, "notes": ""}, {"title": german.SESSION_TITLES[title], "notes": ""}),
                 )
                 self._items(session, items, stretches)
         for session in ProgramSession.objects.filter(program=program):
@@ -329,7 +356,7 @@ class Command(BaseCommand):
                     "hold_seconds": item.hold_seconds,
                     "per_side": stretch.per_side,
                     "rest_seconds": item.rest_seconds,
-                    "notes": item.notes,
+                    **_both({"notes": item.notes}, {"notes": german.ITEM_NOTES[item.notes]}),
                 },
             )
         SessionItem.objects.filter(session=session, order__gt=len(items)).delete()
