@@ -10,6 +10,15 @@ from .services import normalize_email
 from .validators import validate_timezone
 
 
+class LanguageSelect(forms.Select):
+    """Each language named in itself, marked with its lang so screen readers pronounce it right."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        option["attrs"]["lang"] = value
+        return option
+
+
 class TimezoneSelect(forms.Select):
     """A grouped <select> of IANA names that still shows a valid name missing from the list (a legacy alias)."""
 
@@ -119,6 +128,7 @@ class SettingsForm(forms.Form):
     language = forms.ChoiceField(
         label=_("Language"),
         choices=settings.LANGUAGES,
+        widget=LanguageSelect,
         required=False,
         help_text=_("Of these pages and of every email we send you."),
     )

@@ -3,6 +3,7 @@ from functools import cache
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .models import User
 from .validators import available_timezones
@@ -28,11 +29,11 @@ def timezone_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Grouped choices for a <select>: [("Europe", [("Europe/Berlin", "Europe/Berlin"), …]), …] after UTC."""
     groups: dict[str, list[tuple[str, str]]] = {region: [] for region in _TIMEZONE_REGIONS}
     for name in sorted(available_timezones()):
-        region, _, place = name.partition("/")
+        region, _sep, place = name.partition("/")
         if region in groups and place:
             # The full name, as a closed <select> does not show its group.
             groups[region].append((name, name.replace("_", " ")))
-    return [("", [("UTC", "UTC (Coordinated Universal Time)")])] + [
+    return [("", [("UTC", _("UTC (Coordinated Universal Time)"))])] + [
         (region, places) for region, places in groups.items() if places
     ]
 

@@ -205,7 +205,9 @@ def account_settings(request: HttpRequest) -> HttpResponse:
         form = SettingsForm(request.POST, user=user)
         if form.is_valid():
             services.user_update_settings(user=user, **form.settings_values())
-            messages.success(request, gettext("Your settings are saved."))
+            # Said in the language just chosen: the next page is in it.
+            with translation.override(user_language(user)):
+                messages.success(request, gettext("Your settings are saved."))
             return redirect("accounts:settings")
     else:
         form = SettingsForm(user=user)

@@ -10,6 +10,8 @@ all. Left out, with the reason:
   language is left out, so they need no list of their own;
 - phrases shorter than four letters ("up", "Day"), which turn up inside
   words and names of either language;
+- text inside an element with its own lang attribute: the footer's switcher
+  names each language in that language ("Deutsch" on an English page);
 - ALLOWED below: words that are English and German at once, or that appear in
   content a member typed, each with its reason.
 """
@@ -83,6 +85,8 @@ def visible_text(page: str) -> str:
     """What a person reads or hears: the text outside tags, plus titles, labels and placeholders."""
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
     page = re.sub(r"<!--.*?-->", " ", page, flags=re.S)
+    # The language switcher names each language in that language ("Deutsch"), marked with lang="…".
+    page = re.sub(r"<(button|a|span|option)\b[^>]*\slang=\"[a-z-]+\"[^>]*>[^<]*</\1>", " ", page)
     attributes = re.findall(r'\s(?:aria-label|title|placeholder|alt|data-announce)="([^"]*)"', page)
     text = TAG.sub(" ", page)
     return " ".join(html.unescape(" ".join([text, *attributes])).split())
