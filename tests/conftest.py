@@ -52,3 +52,14 @@ def _own_cache_keys(settings):
     # database that the run was lent (CI's REDIS_URL) rather than made for it.
     # (Beat's heartbeat keeps the run's keys: a worker process must find it.)
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": uuid.uuid4().hex}}
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    # Each request activates its own language and leaves it active in the thread: a test that
+    # made a German request would otherwise hand German to the next test's factories.
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield

@@ -15,12 +15,14 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db.models import Prefetch
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from icalendar import Calendar, Event
 
 from accounts.models import User
 from programs import selectors
 from programs.models import Enrolment, ProgramSession, SessionItem
+from stretchhub.i18n import user_language
 
 # Events are at least this long even when a session's items add up to less.
 MIN_EVENT_MINUTES = 10
@@ -56,6 +58,12 @@ def _enrolments(member: User) -> list[Enrolment]:
 
 
 def member_calendar(*, member: User, now: dt.datetime | None = None) -> bytes:
+    """The feed in the member's language: a calendar app's request says nothing about it."""
+    with translation.override(user_language(member)):
+        return _member_calendar(member=member, now=now)
+
+
+def _member_calendar(*, member: User, now: dt.datetime | None = None) -> bytes:
     now = now or timezone.now()
     today = selectors.member_local_today(member, now=now)
     tz = member.tzinfo
@@ -66,7 +74,7 @@ def member_calendar(*, member: User, now: dt.datetime | None = None) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", "StretchHub sessions")
+    calendar.add("x-wr-calname", gettext("StretchHub sessions"))
     calendar.add("x-wr-timezone", member.timezone)
     # Calendar apps poll; this is a hint of how often (RFC 7986).
     calendar.add("refresh-interval", dt.timedelta(hours=6), parameters={"VALUE": "DURATION"})
@@ -91,10 +99,12 @@ def member_calendar(*, member: User, now: dt.datetime | None = None) -> bytes:
             event.add("dtend", start + dt.timedelta(minutes=minutes))
             event.add("summary", f"{'✓ ' if slot.done else ''}{enrolment.program.title}: {session.title}")
             stretches = "".join(f"\n• {item.stretch.name}: {item.prescription_text}" for item in items)
-            event.add(
-                "description",
-                f"Week {session.week}, day {session.day} of {enrolment.program.title}.{stretches}\n{link}",
-            )
+            where = gettext("Week %(week)d, day %(day)d of %(program)s.") % {
+                "week": session.week,
+                "day": session.day,
+                "program": enrolment.program.title,
+            }
+            event.add("description", f"{where}{stretches}\n{link}")
             event.add("url", link)
             event.add("status", "CONFIRMED")
             event.add("transp", "TRANSPARENT")

@@ -12,6 +12,7 @@ all. Left out, with the reason:
   words and names of either language;
 - text inside an element with its own lang attribute: the footer's switcher
   names each language in that language ("Deutsch" on an English page);
+- web addresses, which are the same in every language;
 - ALLOWED below: words that are English and German at once, or that appear in
   content a member typed, each with its reason.
 """
@@ -89,7 +90,9 @@ def visible_text(page: str) -> str:
     page = re.sub(r"<(button|a|span|option)\b[^>]*\slang=\"[a-z-]+\"[^>]*>[^<]*</\1>", " ", page)
     attributes = re.findall(r'\s(?:aria-label|title|placeholder|alt|data-announce)="([^"]*)"', page)
     text = TAG.sub(" ", page)
-    return " ".join(html.unescape(" ".join([text, *attributes])).split())
+    text = html.unescape(" ".join([text, *attributes]))
+    # Addresses are the same in every language ("/accounts/settings/").
+    return " ".join(re.sub(r"https?://\S+", " ", text).split())
 
 
 def foreign_phrases(text: str, *, language: str) -> list[str]:
