@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from io import StringIO
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -90,6 +91,11 @@ def test_the_member_reads_german_and_the_trainer_english(world):
     assert summary.subject == "Deine Woche bei StretchHub: 1 von 4 Einheiten erledigt"
     assert "Schmerz diese Woche (0–10) im Schnitt: 6,0 vor, 8,0 nach einer Einheit" in summary.body
 
+    # Kept for a look in a browser (test-artifacts/de-*.html).
+    artifacts = Path(__file__).resolve().parents[2] / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    for name, message in (("reminder", reminder), ("weekly-summary", summary), ("digest-en", digest)):
+        (artifacts / f"de-email-{name}.html").write_text(message.alternatives[0][0])
     for message in (reminder, nudge, summary):
         for text in _texts(message):
             assert foreign_phrases(text, language="de") == [], message.subject
