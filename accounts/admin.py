@@ -8,6 +8,8 @@ Member API tokens are listed on the user's page and revoked by deleting them.
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
@@ -42,10 +44,10 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [APITokenInline]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
-        ("Profile", {"fields": ["display_name", "email", "email_verified_at", "timezone", "language"]}),
-        ("Reminders", {"fields": ["default_reminder_time", "email_reminders"]}),
+        (_("Profile"), {"fields": ["display_name", "email", "email_verified_at", "timezone", "language"]}),
+        (_("Reminders"), {"fields": ["default_reminder_time", "email_reminders"]}),
         (
-            "Other emails",
+            _("Other emails"),
             {
                 "fields": [
                     "nudge_emails",
@@ -57,15 +59,15 @@ class UserAdmin(DjangoUserAdmin):
                 ]
             },
         ),
-        ("Partner", {"fields": ["partner", "external_id"], "classes": ["collapse"]}),
+        (_("Partner"), {"fields": ["partner", "external_id"], "classes": ["collapse"]}),
         (
-            "Permissions",
+            _("Permissions"),
             {
                 "fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"],
                 "classes": ["collapse"],
             },
         ),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
 
     def save_model(self, request, obj, form, change):
@@ -120,11 +122,11 @@ class PartnerAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="members", ordering="member_count")
+    @admin.display(description=_("members"), ordering="member_count")
     def member_count(self, partner):
         return partner.member_count
 
-    @admin.display(description="active keys", ordering="active_key_count")
+    @admin.display(description=_("active keys"), ordering="active_key_count")
     def active_key_count(self, partner):
         return partner.active_key_count
 
@@ -145,7 +147,8 @@ class PartnerAPIKeyAdmin(APIKeyModelAdmin):
             fields.append("partner")
         return fields
 
-    @admin.action(description="Revoke selected keys (cannot be undone)", permissions=["change"])
+    @admin.action(description=_("Revoke selected keys (cannot be undone)"), permissions=["change"])
     def revoke_keys(self, request, queryset):
         count = queryset.filter(revoked=False).update(revoked=True)
-        self.message_user(request, f"{count} key(s) revoked.", messages.SUCCESS)
+        message = ngettext("%(count)d key revoked.", "%(count)d keys revoked.", count) % {"count": count}
+        self.message_user(request, message, messages.SUCCESS)

@@ -33,6 +33,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 from .models import PAIN_MAX, Completion, Enrolment
@@ -147,7 +148,7 @@ class AdherenceChangeList(ChangeList):
 
 
 class SlippedFilter(admin.SimpleListFilter):
-    title = "attention"
+    title = _("attention")
     parameter_name = "slipped"
 
     def lookups(self, request, model_admin):
@@ -230,11 +231,11 @@ class EnrolmentAdherenceAdmin(admin.ModelAdmin):
 
     # --- Columns ---
 
-    @admin.display(description="member", ordering="member__display_name")
+    @admin.display(description=_("member"), ordering="member__display_name")
     def member_name(self, obj):
         return str(obj.member) if obj.member else "(deleted account)"
 
-    @admin.display(description="done", ordering="done_count")
+    @admin.display(description=_("done"), ordering="done_count")
     def sessions_done(self, obj):
         return f"{obj.progress_data.progress.done}/{obj.progress_data.progress.total}"
 
@@ -246,24 +247,24 @@ class EnrolmentAdherenceAdmin(admin.ModelAdmin):
             '<span title="{} of {} due sessions done">{}%</span>', adherence.done, adherence.due, adherence.percent
         )
 
-    @admin.display(description="adherence", ordering="adherence_sort")
+    @admin.display(description=_("adherence"), ordering="adherence_sort")
     def adherence(self, obj):
         return self._percent(obj.progress_data.progress.adherence)
 
-    @admin.display(description="7 days", ordering="adherence_7_sort")
+    @admin.display(description=_("7 days"), ordering="adherence_7_sort")
     def adherence_7_days(self, obj):
         return self._percent(obj.progress_data.progress.adherence_7_days)
 
-    @admin.display(description="30 days", ordering="adherence_30_sort")
+    @admin.display(description=_("30 days"), ordering="adherence_30_sort")
     def adherence_30_days(self, obj):
         return self._percent(obj.progress_data.progress.adherence_30_days)
 
-    @admin.display(description="streak (best)", ordering="streak_sort")
+    @admin.display(description=_("streak (best)"), ordering="streak_sort")
     def streak(self, obj):
         progress = obj.progress_data.progress
         return f"{progress.current_streak} ({progress.best_streak})"
 
-    @admin.display(description="last session", ordering="last_activity")
+    @admin.display(description=_("last session"), ordering="last_activity")
     def last_active(self, obj):
         if obj.last_activity is None:
             return "never"
@@ -274,7 +275,7 @@ class EnrolmentAdherenceAdmin(admin.ModelAdmin):
             timesince(obj.last_activity, depth=1),
         )
 
-    @admin.display(description="latest pain", ordering="latest_pain")
+    @admin.display(description=_("latest pain"), ordering="latest_pain")
     def latest_pain_score(self, obj):
         if obj.latest_pain is None:
             return "—"
@@ -282,7 +283,7 @@ class EnrolmentAdherenceAdmin(admin.ModelAdmin):
             return format_html('<strong class="adherence-pain-high">{}/{}</strong>', obj.latest_pain, PAIN_MAX)
         return f"{obj.latest_pain}/{PAIN_MAX}"
 
-    @admin.display(description="attention", ordering="slipped")
+    @admin.display(description=_("attention"), ordering="slipped")
     def attention(self, obj):
         if not obj.slipped:
             return "on track"

@@ -20,7 +20,9 @@ ENGLISH = "en"
 
 
 def translated_fields(model) -> tuple[str, ...]:
-    return tuple(translator.get_options_for_model(model).fields)
+    """In the order the model declares them."""
+    names = set(translator.get_options_for_model(model).fields)
+    return tuple(f.name for f in model._meta.fields if f.name in names)
 
 
 def missing_german(obj) -> list[str]:
@@ -61,11 +63,14 @@ class GermanTranslationFilter(admin.SimpleListFilter):
 class GermanColumnMixin:
     """A changelist column: ✓, or the fields still waiting for their German text."""
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
     @admin.display(description=_("German"))
     def german(self, obj):
         missing = missing_german(obj)
         if not missing:
-            return format_html('<span class="sh-translated">✓</span>')
+            return format_html('<span class="sh-translated">{}</span>', "✓")
         return format_html(
             '<strong class="sh-untranslated">{}</strong> <small>{}</small>',
             gettext("Not yet translated"),

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import services
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -60,13 +62,14 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Redeliver the selected events to their partners' active endpoints")
+    @admin.action(description=_("Redeliver the selected events to their partners' active endpoints"))
     def redeliver(self, request, queryset):
         queued = 0
         for partner_id in set(queryset.values_list("partner_id", flat=True)):
             events = queryset.filter(partner_id=partner_id)
             queued += services.events_redeliver(partner=events.first().partner, events=events)
-        self.message_user(request, f"{queued} deliveries queued.", messages.SUCCESS)
+        message = ngettext("%(count)d delivery queued.", "%(count)d deliveries queued.", queued) % {"count": queued}
+        self.message_user(request, message, messages.SUCCESS)
 
 
 @admin.register(WebhookAttempt)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import OutboxMessage
 
@@ -35,11 +36,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     ordering = ["-due_at"]
     show_full_result_count = False  # no COUNT(*) over a table that grows by a row per member per day
 
-    @admin.display(description="program", ordering="enrolment__program__title_en")
+    @admin.display(description=_("program"), ordering="enrolment__program__title_en")
     def program(self, message: OutboxMessage):
         return message.enrolment.program if message.enrolment else "—"
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def short_error(self, message: OutboxMessage) -> str:
         return message.last_error[:80]
 
