@@ -473,7 +473,7 @@ def _copy_slug(slug: str) -> str:
     raise ProgramError(_("Too many copies of this program already exist."))
 
 
-def _translated_columns(model, *fields: str) -> list[str]:
+def _translated_columns(*fields: str) -> list[str]:
     return [f"{name}_{language}" for name in fields for language, _name in settings.LANGUAGES]
 
 
@@ -510,11 +510,11 @@ def _copy_items_sql() -> str:
 
 def program_duplicate(*, program: Program, author) -> Program:
     """A deep copy (sessions and their items, in every language) as a draft owned by `author`, with a new slug."""
-    content = _translated_columns(ProgramSession, "title", "notes")
+    content = _translated_columns("title", "notes")
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                texts = {name: getattr(program, name) for name in _translated_columns(Program, "summary", "goal")}
+                texts = {name: getattr(program, name) for name in _translated_columns("summary", "goal")}
                 texts.update(_copied_title(program))
                 # The plain column holds the English text, as every write made in English does.
                 base = {name: texts[f"{name}_{settings.LANGUAGE_CODE}"] for name in ("title", "summary", "goal")}

@@ -82,3 +82,16 @@ def test_a_trainer_saves_the_german_text(trainer_client):
         "Lehn dich an eine Wand.",
         None,
     )
+
+
+def test_a_duplicate_keeps_every_language(trainer_client):
+    from programs import services
+    from programs.models import Program
+
+    original = Program.objects.get(slug="lower-back-relief")
+    copy = services.program_duplicate(program=original, author=None)
+    assert (copy.title_en, copy.title_de) == ("Lower back relief (copy)", "Entlastung für den unteren Rücken (Kopie)")
+    assert copy.goal_de == original.goal_de
+    first = copy.sessions.get(week=1, day=1)
+    assert first.title_de == "Der Einstieg: Atem und Hüften"
+    assert first.items.order_by("order").first().notes_de == "Lass den Atem führen."
