@@ -161,10 +161,13 @@ def _member_pages(catalogue, member) -> dict[str, str]:
 MEMBER_PAGES = ["home", "catalogue", "catalogue-filtered", "program", "today", "session", "progress", "settings"]
 
 
+@pytest.mark.parametrize("width", [1280, 375])
 @pytest.mark.parametrize("name", MEMBER_PAGES)
-def test_the_member_page_passes_axe(page, live_server, artifacts, catalogue, member, name):
+def test_the_member_page_passes_axe(page, live_server, artifacts, catalogue, member, name, width):
+    """At desktop and phone width: targets and contrast change with the layout."""
+    page.set_viewport_size({"width": width, "height": 900})
     _log_in(page, live_server, member["user"])
-    _check(page, live_server.url + _member_pages(catalogue, member)[name], f"member-{name}", artifacts)
+    _check(page, live_server.url + _member_pages(catalogue, member)[name], f"member-{name}-{width}", artifacts)
 
 
 def test_the_enrol_page_passes_axe(page, live_server, artifacts, catalogue):
