@@ -11,6 +11,10 @@ ENV DJANGO_DEBUG=0 \
 
 WORKDIR /app
 
+# Pango and fonts for the printable handout (WeasyPrint); the same list CI and `make` check.
+COPY .ci/system-packages /usr/local/bin/stretchhub-system-packages
+RUN stretchhub-system-packages && rm -rf /var/lib/apt/lists/*
+
 # Only the runtime lock (requirements.txt): no test or dev tools in the image.
 # Every file must match its hash; the lock is complete, so --no-deps lets no
 # unpinned package in. Copied alone so code changes do not reinstall it.

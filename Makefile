@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-requirements
 # A fresh checkout is a development machine: DEBUG on, SQLite, the filesystem broker.
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test lint format lock migrate seed clean
+.PHONY: run test lint format lock migrate seed clean system-packages
 
 # --require-hashes: every file pip downloads must match a hash in the lock.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -19,7 +19,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	@touch $@
 
-migrate: $(STAMP)
+# Pango and fonts for the printable handout (WeasyPrint): checked in a moment, installed if missing.
+system-packages:
+	@.ci/system-packages
+
+migrate: $(STAMP) system-packages
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
@@ -30,7 +34,7 @@ run: seed
 	@echo "StretchHub: http://127.0.0.1:8000  (admin: http://127.0.0.1:8000/admin/)"
 	$(VENV)/bin/honcho start -f Procfile
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)

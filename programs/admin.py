@@ -22,6 +22,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 from . import selectors, services
 from .models import BodyArea, Enrolment, Program, ProgramSession, SessionItem, Stretch
@@ -29,6 +30,27 @@ from .models import BodyArea, Enrolment, Program, ProgramSession, SessionItem, S
 
 def _can_edit_program(user, program: Program | None) -> bool:
     return program is None or user.is_superuser or (program.author_id is not None and program.author_id == user.pk)
+
+
+# --- Tabular inlines that screen readers can fill in ---------------------------------------------
+
+
+class NamedInputsInline:
+    """A tabular inline names each field once, in its column heading, and labels none of the
+    inputs below it: each input is given the heading as its accessible name instead."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        for field in formset.form.base_fields.values():
+            field.widget.attrs.setdefault("aria-label", capfirst(field.label))
+        return formset
+
+
+class NamedDeleteBoxFormSet:
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget.attrs["aria-label"] = "Delete"
 
 
 # --- Body areas ----------------------------------------------------------------------------------
@@ -81,6 +103,8 @@ class StretchAdminForm(forms.ModelForm):
             "per_side",
         ]
         widgets = {
+            # A handful of areas: plain checkboxes, each with its label, not the two-list picker.
+            "body_areas": forms.CheckboxSelectMultiple,
             "summary": forms.Textarea(attrs={"rows": 2}),
             "steps": forms.Textarea(attrs={"rows": 6}),
             "cues": forms.Textarea(attrs={"rows": 3}),
@@ -116,7 +140,6 @@ class StretchAdmin(admin.ModelAdmin):
     list_filter = ["status", "body_areas", "equipment", "difficulty", "position"]
     search_fields = ["name", "slug", "summary"]
     prepopulated_fields = {"slug": ["name"]}
-    filter_horizontal = ["body_areas"]
     readonly_fields = ["created_at", "updated_at"]
     actions = ["publish_stretches", "draft_stretches"]
     fieldsets = [
@@ -201,7 +224,7 @@ class SessionItemForm(forms.ModelForm):
         return exclude
 
 
-class SessionItemFormSet(CustomInlineFormSet):
+class SessionItemFormSet(NamedDeleteBoxFormSet, CustomInlineFormSet):
     def clean(self):
         super().clean()
         session = self.instance
@@ -216,7 +239,7 @@ class SessionItemFormSet(CustomInlineFormSet):
             raise ValidationError("This session is part of a published program, so it needs at least one stretch.")
 
 
-class SessionItemInline(SortableTabularInline):
+class SessionItemInline(NamedInputsInline, SortableTabularInline):
     model = SessionItem
     form = SessionItemForm
     formset = SessionItemFormSet
@@ -368,7 +391,7 @@ class ProgramSessionAdmin(SortableAdminBase, admin.ModelAdmin):
 # --- Programs ------------------------------------------------------------------------------------
 
 
-class ProgramSessionInlineFormSet(BaseInlineFormSet):
+class ProgramSessionInlineFormSet(NamedDeleteBoxFormSet, BaseInlineFormSet):
     def clean(self):
         super().clean()
         program = self.instance
@@ -379,7 +402,7 @@ class ProgramSessionInlineFormSet(BaseInlineFormSet):
             raise ValidationError("A published program needs at least one session. Unpublish it first.")
 
 
-class ProgramSessionInline(admin.TabularInline):
+class ProgramSessionInline(NamedInputsInline, admin.TabularInline):
     model = ProgramSession
     formset = ProgramSessionInlineFormSet
     fields = ["week", "day", "title", "stretch_summary"]

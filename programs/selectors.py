@@ -260,6 +260,71 @@ def program_plan(program: Program, *, sessions: list[ProgramSession], items: lis
     )
 
 
+# --- The printable handout (docs/handout.md) --------------------------------------------------
+
+
+@dataclass
+class HandoutStretch:
+    """One stretch as the handout prints it, with the amounts to do as the pages say them."""
+
+    stretch: Stretch
+    doses: list[str]
+    note: str = ""
+
+
+@dataclass
+class ProgramHandout:
+    page: ProgramPage
+    stretches: list[HandoutStretch]
+
+
+@dataclass
+class SessionHandout:
+    enrolment: Enrolment
+    session: ProgramSession
+    falls_on: dt.date
+    today: dt.date
+    stretches: list[HandoutStretch]
+
+
+def item_dose_text(item: SessionItem) -> str:
+    """An item's prescription with its rest, as the session page shows it."""
+    if item.sets > 1 and item.rest_seconds:
+        return f"{item.prescription_text} · rest {item.rest_seconds} s between sets"
+    return item.prescription_text
+
+
+def program_handout(*, slug: str) -> ProgramHandout:
+    """A published program's handout: its page (program_page's four queries) and, per stretch,
+    every prescription the plan gives it, in the order the plan first asks for it.
+
+    Raises Program.DoesNotExist for an unknown slug or an unpublished program.
+    """
+    page = program_page(slug=slug)
+    doses: dict[int, list[str]] = {stretch.pk: [] for stretch in page.stretches}
+    for week in page.weeks:
+        for day in week.days:
+            for item in day.items:
+                text = item_dose_text(item)
+                if text not in doses[item.stretch_id]:
+                    doses[item.stretch_id].append(text)
+    return ProgramHandout(page=page, stretches=[HandoutStretch(stretch=s, doses=doses[s.pk]) for s in page.stretches])
+
+
+def session_handout(*, enrolment: Enrolment, session: ProgramSession, today: dt.date) -> SessionHandout:
+    """One of a member's sessions as a handout; reads `session.items` through session_items_prefetch."""
+    return SessionHandout(
+        enrolment=enrolment,
+        session=session,
+        falls_on=enrolment.date_of_session(session, today=today),
+        today=today,
+        stretches=[
+            HandoutStretch(stretch=item.stretch, doses=[item_dose_text(item)], note=item.notes)
+            for item in session.items.all()
+        ],
+    )
+
+
 # --- Member selectors: today, enrolments, progress -------------------------------------------
 
 # How many coming days the dashboard lists after today.

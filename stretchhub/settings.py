@@ -446,6 +446,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs every step of every handout at INFO; its warnings (a CSS rule it skips) still show.
+    "loggers": {"weasyprint": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }
 
 VAR_DIR.mkdir(exist_ok=True)

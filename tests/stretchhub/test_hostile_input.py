@@ -350,6 +350,8 @@ PAGES = {
     "programs:dashboard",
     "programs:enrolment",
     "programs:session",
+    "programs:handout",
+    "programs:session_handout",
     "accounts:verify_sent",
     "accounts:password_change_done",
     "accounts:password_reset_done",
@@ -357,7 +359,7 @@ PAGES = {
     "accounts:export",
     "calendar:feed",
 }
-QUERY_NAMES = ["next", "body_area", "level", "length", "speed", "page"]
+QUERY_NAMES = ["next", "body_area", "level", "length", "speed", "page", "paper"]
 
 
 def site_url_names() -> set[str]:
@@ -390,6 +392,8 @@ def page_kwargs(name: str, world) -> dict:
         "programs:enrol": {"slug": "neck"},
         "programs:detail": {"slug": "back"},
         "programs:preview": {"slug": "back"},
+        "programs:handout": {"slug": "back"},
+        "programs:session_handout": {"pk": enrolment.pk, "session_pk": world["session"].pk},
         "programs:session_tick": {"pk": enrolment.pk, "session_pk": world["session"].pk},
         "programs:session_undo": {"pk": enrolment.pk, "session_pk": world["session"].pk},
         "programs:session": {"pk": enrolment.pk, "session_pk": world["session"].pk},
