@@ -85,7 +85,8 @@ def s3_media_options(*, bucket: str, cache_control: str) -> S3Media:
     """
     if not _BUCKET_NAME.match(bucket) or ".." in bucket:
         raise ImproperlyConfigured(
-            f"MEDIA_S3_BUCKET must be an S3 bucket name (3–63 lower-case letters, digits, dots, hyphens); got {bucket!r}."
+            "MEDIA_S3_BUCKET must be an S3 bucket name (3–63 lower-case letters, digits, dots, hyphens); "
+            f"got {bucket!r}."
         )
     public_url = env_url("MEDIA_S3_PUBLIC_URL", schemes=("http", "https"), required=True).rstrip("/")
     public = urlsplit(public_url)
