@@ -591,6 +591,7 @@ def stretch_image_add(
     side: str = "",
     order: int | None = None,
     svg: bytes | None = None,
+    svg_name: str = "",
 ) -> StretchImage:
     """Add a picture to a stretch: stored re-encoded, with its responsive sizes, at the end unless `order` is given.
 
@@ -615,9 +616,10 @@ def stretch_image_add(
         for rendition in media.rendition_files(ContentFile(prepared.content, name=name), width=prepared.width):
             rendition.generate(force=True)
             written.append(rendition.name)
-        svg_name = ""
-        if svg is not None:
-            svg_name = default_storage.save(_media_name("stretches/drawings", "svg"), ContentFile(svg))
+        if svg is None:
+            svg_name = ""
+        else:
+            svg_name = default_storage.save(svg_name or _media_name("stretches/drawings", "svg"), ContentFile(svg))
             written.append(svg_name)
         with transaction.atomic():
             Stretch.objects.select_for_update().filter(pk=stretch.pk).first()

@@ -2,7 +2,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404
 from django.shortcuts import render
 
-from . import selectors
+from . import media, selectors
 from .filters import ProgramCatalogueFilter
 from .models import Program
 
@@ -27,7 +27,8 @@ def _program_page(request, slug: str, *, preview: bool):
         page = selectors.program_page(slug=slug, include_unpublished=preview)
     except Program.DoesNotExist:
         raise Http404("No such program.") from None
-    return render(request, "programs/detail.html", {"page": page, "program": page.program, "preview": preview})
+    response = render(request, "programs/detail.html", {"page": page, "program": page.program, "preview": preview})
+    return media.allow_embeds(response, page.stretches)
 
 
 def detail(request, slug: str):

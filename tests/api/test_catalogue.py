@@ -139,8 +139,8 @@ def test_it_answers_unknown_api_addresses_in_json(api):
 def test_it_builds_program_detail_in_constant_queries(api, django_assert_num_queries, weeks):
     build_program(weeks=weeks, days=(1, 2, 3, 4, 5), items_per_session=4, slug="big")
 
-    # the stamp, then program, sessions, items with stretches, stretches' body areas
-    with django_assert_num_queries(5):
+    # the stamp, then program, sessions, items with stretches, stretches' body areas and pictures
+    with django_assert_num_queries(6):
         assert api.get("/api/v1/programs/big/").status_code == 200
     # then the stamp alone: the body is kept under a key made from it
     with django_assert_num_queries(1):
