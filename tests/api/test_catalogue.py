@@ -176,7 +176,7 @@ def test_it_lists_programs_and_stretches_in_constant_queries(api, django_assert_
 
     with django_assert_num_queries(3):  # count, page, body areas of the page
         assert len(api.get("/api/v1/programs/").json()["results"]) == count
-    with django_assert_num_queries(3):  # count, page, body areas
+    with django_assert_num_queries(4):  # count, page, body areas, pictures
         assert len(api.get("/api/v1/stretches/").json()["results"]) == count
 
 
