@@ -77,12 +77,12 @@ class StretchAdminForm(forms.ModelForm):
         help_text="A YouTube or Vimeo link; YouTube plays from youtube-nocookie.com. Or upload a file below.",
         widget=forms.URLInput(attrs={"size": 60, "placeholder": "https://www.youtube.com/watch?v=…"}),
     )
-    video_file = forms.FileField(
+    video_upload = forms.FileField(
         label="Video file",
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": VIDEO_ACCEPT}),
     )
-    video_poster = forms.FileField(
+    video_poster_upload = forms.FileField(
         label="Poster picture for the video file",
         required=False,
         help_text="Shown before the video plays; needed with a video file.",
@@ -120,7 +120,7 @@ class StretchAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["video_file"].help_text = _limits_help("MP4 or WebM", settings.MEDIA_VIDEO_MAX_BYTES)
+        self.fields["video_upload"].help_text = _limits_help("MP4 or WebM", settings.MEDIA_VIDEO_MAX_BYTES)
         if self.instance.video_embed_url:
             self.fields["video_link"].initial = self.instance.video_embed_url
         self.video_change = None
@@ -141,7 +141,7 @@ class StretchAdminForm(forms.ModelForm):
 
     def _clean_video(self, cleaned):
         """Check the video before anything is saved; save_model hands the result to the service."""
-        upload, poster = cleaned.get("video_file"), cleaned.get("video_poster")
+        upload, poster = cleaned.get("video_upload"), cleaned.get("video_poster_upload")
         link = cleaned.get("video_link", self.instance.video_embed_url)
         if cleaned.get("video_remove"):
             if self.instance.video or self.instance.video_embed_url:
@@ -151,19 +151,19 @@ class StretchAdminForm(forms.ModelForm):
             if link:
                 self.add_error("video_link", "Give a link or upload a file, not both: clear the link.")
             if not upload:
-                self.add_error("video_file", "Upload the video file with its poster.")
+                self.add_error("video_upload", "Upload the video file with its poster.")
             if not poster:
-                self.add_error("video_poster", "A video file needs its poster picture.")
+                self.add_error("video_poster_upload", "A video file needs its poster picture.")
             try:
                 if upload:
                     media.video_check(upload)
             except ValidationError as error:
-                self.add_error("video_file", error)
+                self.add_error("video_upload", error)
             try:
                 if poster:
                     media.image_prepare(poster, max_edge=media.POSTER_MAX_EDGE)
             except ValidationError as error:
-                self.add_error("video_poster", error)
+                self.add_error("video_poster_upload", error)
             if not self.errors:
                 self.video_change = ("upload", upload, poster)
         elif "video_link" in cleaned and link != self.instance.video_embed_url:
@@ -189,7 +189,8 @@ class StretchImageForm(forms.ModelForm):
         self.prepared = None
         if self.instance.pk:
             # A stored picture is never replaced in place: delete it and add the new one.
-            del self.fields["upload"]
+            self.fields["upload"].disabled = True
+            self.fields["upload"].help_text = "To change the picture, delete this one and add the new one."
         else:
             self.fields["upload"].help_text = _limits_help(
                 "JPEG, PNG or WebP; its camera and location data are removed", settings.MEDIA_IMAGE_MAX_BYTES
@@ -197,7 +198,7 @@ class StretchImageForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        upload = cleaned.get("upload")
+        upload = cleaned.get("upload") if self.instance.pk is None else None
         if upload:
             try:
                 self.prepared = media.image_prepare(upload)
@@ -265,7 +266,7 @@ class StretchAdmin(SortableAdminBase, admin.ModelAdmin):
         (
             "Video",
             {
-                "fields": ["current_video", "video_link", "video_file", "video_poster", "video_remove"],
+                "fields": ["current_video", "video_link", "video_upload", "video_poster_upload", "video_remove"],
                 "description": "Optional: a YouTube or Vimeo link, or an MP4/WebM file with a poster picture. "
                 "It plays muted in the guided player.",
             },
