@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from programs import selectors
+from programs import selectors, services
 from programs.api.serializers import ProgramDetailSerializer
 from programs.models import BodyArea, Program, Stretch
 from tests.factories import (
@@ -11,6 +11,7 @@ from tests.factories import (
     ProgramSessionFactory,
     SessionItemFactory,
     StretchFactory,
+    StretchImageFactory,
     TrainerFactory,
     build_program,
 )
@@ -159,6 +160,8 @@ def test_the_hand_written_program_detail_matches_its_declared_fields(published):
         body_areas=[hips, back], default_hold_seconds=None, default_reps=8, media_url="https://example.com/a.mp4"
     )
     hold = StretchFactory(cues="", cautions="Slowly.\n\nNever bounce.")
+    StretchImageFactory(stretch=reps, alt="Arms up.", caption="Start here.", side="left", size=(700, 500))
+    services.stretch_video_embed(stretch=hold, url="https://vimeo.com/76979871")
     first = ProgramSessionFactory(program=program, week=1, day=2, notes="Go gently.")
     SessionItemFactory(session=first, stretch=reps, order=0, hold_seconds=None, reps=10, sets=2, per_side=True)
     SessionItemFactory(session=first, stretch=hold, order=1, notes="Left side first.")
