@@ -242,11 +242,19 @@
       ui.media.appendChild(node);
     });
     ui.media.hidden = !nodes.length;
+    playVideo();
+  }
+
+  // The video plays while the player runs (unless the member asked for reduced motion) and waits while paused.
+  function playVideo() {
     var video = ui.media.querySelector("video");
-    if (video && !reduceMotion) {
-      var playing = video.play();
-      if (playing && playing.catch) playing.catch(function () {});
+    if (!video) return;
+    if (paused || reduceMotion) {
+      video.pause();
+      return;
     }
+    var playing = video.play();
+    if (playing && playing.catch) playing.catch(function () {});
   }
 
   /* ---- Rendering ---- */
@@ -364,6 +372,7 @@
     paused = !paused;
     lastTick = performance.now();
     renderToggle();
+    playVideo();
     announce(paused ? "Paused." : "Resumed. " + phaseLabel(plan[index]) + ".");
   }
 

@@ -143,6 +143,8 @@ def test_the_player_plays_a_stretchs_video_muted_and_inline(page, live_server, s
 
     assert [kind for kind, _, _ in _shown(player)] == ["video"]
     video = player.locator("[data-media] video")
+    assert video.evaluate("v => v.paused")  # it waits while the player is paused
+    player.get_by_role("button", name="Resume").click()
     page.wait_for_function(
         "v => v.muted && v.playsInline && !v.paused && v.currentTime > 0", arg=video.element_handle(), timeout=10_000
     )
