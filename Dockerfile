@@ -31,6 +31,8 @@ RUN DJANGO_DEBUG=0 \
     DJANGO_ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
     CELERY_BROKER_URL=redis://build.invalid:6379/0 \
+    MEDIA_S3_BUCKET=build-time-only \
+    MEDIA_S3_PUBLIC_URL=https://build.invalid \
     python manage.py collectstatic --noinput \
  && rm -rf var /tmp/unused.sqlite3
 

@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
-from . import handout, selectors, services
+from . import handout, media, selectors, services
 from .member_forms import CompletionForm, EnrolForm, ReminderForm, StartDateForm
 from .models import Completion, Enrolment, Program, ProgramSession
 from .pain_chart import pain_chart
@@ -342,8 +342,9 @@ def _tick_context(request: HttpRequest, enrolment: Enrolment, session: ProgramSe
 def session_detail(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse:
     enrolment, session = _member_session(request, pk, session_pk, with_items=True)
     context = _tick_context(request, enrolment, session)
-    context.update(items=list(session.items.all()), player_speed=_player_speed(request))
-    return render(request, "programs/session.html", context)
+    items = list(session.items.all())
+    context.update(items=items, player_speed=_player_speed(request))
+    return media.allow_embeds(render(request, "programs/session.html", context), [item.stretch for item in items])
 
 
 @login_required
@@ -377,8 +378,10 @@ def _tick_response(request, enrolment, session, form, *, status: int) -> HttpRes
         ProgramSession.objects.prefetch_related(selectors.session_items_prefetch()), pk=session.pk
     )
     context = _tick_context(request, enrolment, session, form)
-    context.update(items=list(session.items.all()), player_speed=1)
-    return render(request, "programs/session.html", context, status=status)
+    items = list(session.items.all())
+    context.update(items=items, player_speed=1)
+    response = render(request, "programs/session.html", context, status=status)
+    return media.allow_embeds(response, [item.stretch for item in items])
 
 
 @login_required

@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import schedule
-from .models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
+from .models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch, StretchImage
 
 # Seconds one slow repetition takes, for the "about N minutes" estimate.
 SECONDS_PER_REP = 8
@@ -100,7 +100,7 @@ def session_items_prefetch() -> Prefetch:
     return Prefetch(
         "items",
         queryset=SessionItem.objects.select_related("stretch")
-        .prefetch_related("stretch__body_areas")
+        .prefetch_related("stretch__body_areas", "stretch__images")
         .order_by("order"),
     )
 
@@ -160,10 +160,11 @@ class ProgramPage:
 @cache
 def _stamp_sql() -> str:
     # Written out once: compiling the same query through the ORM cost more than building the detail.
-    session, item, stretch, area = (m._meta.db_table for m in (ProgramSession, SessionItem, Stretch, BodyArea))
+    tables = (ProgramSession, SessionItem, Stretch, BodyArea, StretchImage)
+    session, item, stretch, area, image = (m._meta.db_table for m in tables)
     link = Stretch.body_areas.through._meta.db_table
     user = Program._meta.get_field("author").related_model._meta.db_table
-    parts = ("sessions", "items", "stretches", "areas")
+    parts = ("sessions", "items", "stretches", "areas", "images")
     counts = ", ".join(
         f"(SELECT COUNT(*) FROM {t}), (SELECT SUM(version) FROM {t}), (SELECT MAX(id) FROM {t})" for t in parts
     )
@@ -179,7 +180,8 @@ def _stamp_sql() -> str:
         ),
         stretches AS (SELECT st.id, st.version FROM {stretch} st WHERE st.id IN (SELECT stretch_id FROM items)),
         links AS (SELECT l.id, l.bodyarea_id FROM {link} l WHERE l.stretch_id IN (SELECT id FROM stretches)),
-        areas AS (SELECT a.id, a.version FROM {area} a WHERE a.id IN (SELECT bodyarea_id FROM links))
+        areas AS (SELECT a.id, a.version FROM {area} a WHERE a.id IN (SELECT bodyarea_id FROM links)),
+        images AS (SELECT im.id, im.version FROM {image} im WHERE im.stretch_id IN (SELECT id FROM stretches))
         SELECT program.*, {counts}, (SELECT COUNT(*) FROM links), (SELECT MAX(id) FROM links) FROM program
     """
 
@@ -188,7 +190,7 @@ def program_detail_stamp(*, slug: str) -> tuple:
     """What a published program's detail is made of, read in one query; any write to it changes the stamp.
 
     The program's row (its version and its author's name), then for its
-    sessions, items, stretches and their body areas: how many rows, the sum of
+    sessions, items, stretches, their body areas and their pictures: how many rows, the sum of
     their versions (every write adds one: CatalogueModel) and the highest id;
     for the links between stretches and body areas, how many and the highest id.
     Raises Program.DoesNotExist for an unknown slug or an unpublished program.
@@ -202,8 +204,8 @@ def program_detail_stamp(*, slug: str) -> tuple:
 
 
 def program_page(*, slug: str, include_unpublished: bool = False) -> ProgramPage:
-    """Everything the program page shows, in four queries: the program with its author,
-    its sessions, their items with the stretch, and the stretches' body areas.
+    """Everything the program page shows, in five queries: the program with its author,
+    its sessions, their items with the stretch, and the stretches' body areas and pictures.
 
     Raises Program.DoesNotExist for an unknown slug, or for a draft or archived
     program unless `include_unpublished` (the staff preview).
@@ -226,12 +228,13 @@ def program_plan(program: Program, *, sessions: list[ProgramSession], items: lis
     items_of: dict[int, list[SessionItem]] = defaultdict(list)
     for item in items:
         items_of[item.session_id].append(item)
-    # One instance per stretch (select_related made one per item), then one query for their body areas.
+    # One instance per stretch (select_related made one per item), then one query each for their
+    # body areas and their pictures.
     stretches: dict[int, Stretch] = {}
     for session in sessions:
         for item in items_of[session.pk]:
             item.stretch = stretches.setdefault(item.stretch_id, item.stretch)
-    prefetch_related_objects(list(stretches.values()), "body_areas")
+    prefetch_related_objects(list(stretches.values()), "body_areas", "images")
     areas = {area.pk: area for stretch in stretches.values() for area in stretch.body_areas.all()}
     by_slot = {(s.week, s.day): s for s in sessions}
     last_week = max((s.week for s in sessions), default=0)

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_safe
 
-from . import handout, selectors
+from . import handout, media, selectors
 from .filters import ProgramCatalogueFilter
 from .models import Program
 
@@ -29,7 +29,8 @@ def _program_page(request, slug: str, *, preview: bool):
         page = selectors.program_page(slug=slug, include_unpublished=preview)
     except Program.DoesNotExist:
         raise Http404("No such program.") from None
-    return render(request, "programs/detail.html", {"page": page, "program": page.program, "preview": preview})
+    response = render(request, "programs/detail.html", {"page": page, "program": page.program, "preview": preview})
+    return media.allow_embeds(response, page.stretches)
 
 
 def detail(request, slug: str):

@@ -8,7 +8,7 @@ from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_str, env_url
+from .env import env_bool, env_int, env_list, env_str, env_url, s3_media_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "adminsortable2",
+    "imagekit",
     "rest_framework",
     "rest_framework_api_key",
     "django_filters",
@@ -138,6 +139,45 @@ STORAGES = {
 # but has no collected files, so it serves from the source folders like `make run`.
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
+# Media: stretch pictures and videos (docs/media.md). Without a bucket they are
+# files under var/media/ that Django serves itself (`make run`, the tests);
+# production must name an S3-compatible bucket, since a container's disk is
+# neither shared between web containers nor kept across deploys. Objects are
+# written once under names that never change, and read straight from the
+# bucket's public address (MEDIA_S3_PUBLIC_URL): links in emails never expire.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
+MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"
+if not DEBUG and not MEDIA_S3_BUCKET:
+    raise ImproperlyConfigured(
+        "Set MEDIA_S3_BUCKET (and MEDIA_S3_PUBLIC_URL) when DJANGO_DEBUG is off: media must live in a bucket."
+    )
+MEDIA_ORIGIN = None
+if MEDIA_S3_BUCKET:
+    _s3 = s3_media_options(bucket=MEDIA_S3_BUCKET, cache_control=MEDIA_CACHE_CONTROL)
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3.options}
+    MEDIA_ORIGIN = _s3.public_origin
+# Django serves media itself only from the filesystem: a bucket serves its own.
+MEDIA_SERVED_BY_DJANGO = not MEDIA_S3_BUCKET
+# Upload limits (programs/media.py): a larger file is refused before it is decoded or stored.
+MEDIA_IMAGE_MAX_BYTES = env_int("MEDIA_IMAGE_MAX_MB", 10) * 1024 * 1024
+MEDIA_IMAGE_MAX_PIXELS = env_int("MEDIA_IMAGE_MAX_MEGAPIXELS", 40) * 1_000_000
+MEDIA_VIDEO_MAX_BYTES = env_int("MEDIA_VIDEO_MAX_MB", 100) * 1024 * 1024
+for _name, _value in (
+    ("MEDIA_IMAGE_MAX_MB", MEDIA_IMAGE_MAX_BYTES),
+    ("MEDIA_IMAGE_MAX_MEGAPIXELS", MEDIA_IMAGE_MAX_PIXELS),
+    ("MEDIA_VIDEO_MAX_MB", MEDIA_VIDEO_MAX_BYTES),
+):
+    if _value <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number.")
+# Uploads above this are spooled to a temporary file, not held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# A picture's responsive sizes: made once, when it is uploaded (services.stretch_image_add),
+# and never looked for at render time (Optimistic: assume they exist).
+IMAGEKIT_CACHEFILE_DIR = "sizes"
+IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.Optimistic"
+
 # The cache holds nothing the database does not: rate-limit counters, beat's
 # heartbeat and entries keyed by the data they show (docs/caching.md). Losing
 # it loses nothing, so a Redis outage only slows pages down: django-redis
@@ -196,17 +236,20 @@ X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy (django-csp). Scripts and styles only from our own
 # files, or inline with the per-response nonce (request.csp_nonce /
-# {{ CSP_NONCE }}); no style="" attributes either. Trainers' media are links,
-# never embeds. The one inline style allowed by hash is the API docs page's
-# (drf-spectacular's swagger_ui.html; a test fails if an upgrade changes it).
+# {{ CSP_NONCE }}); no style="" attributes either. Pictures and videos also
+# from the media bucket. The one inline style allowed by hash is the API docs
+# page's (drf-spectacular's swagger_ui.html; a test fails if an upgrade changes it).
 SWAGGER_UI_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF, NONCE, SWAGGER_UI_STYLE_HASH],
-        "img-src": [SELF, "data:"],
-        "media-src": [SELF],
+        "img-src": [SELF, "data:", *([MEDIA_ORIGIN] if MEDIA_ORIGIN else [])],
+        "media-src": [SELF, *([MEDIA_ORIGIN] if MEDIA_ORIGIN else [])],
+        # No frames by default: a page that shows a YouTube or Vimeo video adds
+        # that player's origin, and only that one (programs.media.allow_embeds).
+        "frame-src": [NONE],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],

@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from programs import views as programs_views
 
@@ -20,3 +21,5 @@ urlpatterns = [
     path("", programs_views.home, name="home"),
     path("", include("programs.urls")),
 ]
+if settings.MEDIA_SERVED_BY_DJANGO:
+    urlpatterns.append(re_path(r"^media/(?P<path>.+)$", views.media, name="media"))

@@ -52,3 +52,9 @@ def _own_cache_keys(settings):
     # database that the run was lent (CI's REDIS_URL) rather than made for it.
     # (Beat's heartbeat keeps the run's keys: a worker process must find it.)
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": uuid.uuid4().hex}}
+
+
+@pytest.fixture(autouse=True)
+def _own_media_folder(settings, tmp_path_factory):
+    # Stored pictures and videos go to a folder of each test's own, never to var/media/.
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")

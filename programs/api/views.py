@@ -58,7 +58,7 @@ class BodyAreaViewSet(mixins.ListModelMixin, CatalogueViewSet):
 )
 @extend_schema(tags=["catalogue"])
 class StretchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CatalogueViewSet):
-    queryset = Stretch.objects.filter(status=Stretch.Status.PUBLISHED).prefetch_related("body_areas")
+    queryset = Stretch.objects.filter(status=Stretch.Status.PUBLISHED).prefetch_related("body_areas", "images")
     filter_backends = [StrictFilterBackend, SearchFilter, StrictOrderingFilter]
     filterset_class = StretchFilter
     search_fields = ["name", "summary"]

@@ -358,6 +358,8 @@ PAGES = {
     "accounts:password_reset_complete",
     "accounts:export",
     "calendar:feed",
+    # Stored pictures (served by Django when they live on the filesystem): hostile paths never leave var/media/.
+    "media",
 }
 QUERY_NAMES = ["next", "body_area", "level", "length", "speed", "page", "paper"]
 
@@ -401,6 +403,7 @@ def page_kwargs(name: str, world) -> dict:
         "reminders:unsubscribe": {"token": links.unsubscribe_token(enrolment_id=enrolment.pk)},
         "reminders:preference_off": {"token": links.preference_off_token(user_id=alice.pk, preference="nudge_emails")},
         "calendar:feed": {"token": alice.calendar_token},
+        "media": {"path": "stretches/images/none.png"},
     }
     if name in kwargs:
         return kwargs[name]
