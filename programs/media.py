@@ -193,6 +193,14 @@ def rendition_files(source: File, *, width: int) -> list[ImageCacheFile]:
     return [ImageCacheFile(RENDITION_SPECS[w](source=source)) for w in rendition_widths(width)]
 
 
+def print_file_name(image: StretchImage) -> str:
+    """The stored file a printed page shows: the drawing itself, else the size nearest 640 px wide."""
+    if image.svg:
+        return image.svg.name
+    wide = [w for w in rendition_widths(image.width) if w >= 640]
+    return rendition_name(image.image.name, wide[0]) if wide else image.image.name
+
+
 def absolute_url(url: str) -> str:
     """A storage URL as an absolute one: the filesystem's are site paths, a bucket's are absolute already."""
     return f"{settings.SITE_URL}{url}" if url.startswith("/") else url

@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import schedule
+from . import media, schedule
 from .models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch, StretchImage
 
 # Seconds one slow repetition takes, for the "about N minutes" estimate.
@@ -273,6 +273,11 @@ class HandoutStretch:
     stretch: Stretch
     doses: list[str]
     note: str = ""
+
+    @property
+    def figures(self) -> list[tuple[str, StretchImage]]:
+        """(stored file name, picture) for each of the stretch's pictures, from the prefetched `images`."""
+        return [(media.print_file_name(image), image) for image in self.stretch.images.all()]
 
 
 @dataclass

@@ -212,3 +212,24 @@ def test_the_reminder_shows_small_pictures_by_absolute_url_and_reads_fully_witho
         assert text in without
     assert "<img" not in message.body
     assert media.EMAIL_WIDTH == 320
+
+
+def _handout_images(pdf: bytes) -> list[tuple[int, int]]:
+    import io
+
+    import pypdf
+
+    # The pages share one set of resources: each picture once, by its name.
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    images = {image.name: image.image.size for page in reader.pages for image in page.images}
+    return list(images.values())
+
+
+def test_the_handout_prints_each_stretchs_pictures_from_the_storage(storage, client, program):
+    response = client.get("/programs/back/handout.pdf")
+
+    assert response.status_code == 200
+    pdf = response.content
+    # Cat–cow's two photos print at the 640 px size; the hip's drawing is vector (no raster image).
+    assert sorted(_handout_images(pdf)) == [(640, 480), (640, 480)]
+    assert b"/Subtype /Form" in pdf or b"/Subtype/Form" in pdf  # the drawing, drawn as PDF paths

@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from PIL import Image
 
-from programs import media, services
+from programs import handout, media, services
 from programs.models import StretchImage
 from tests.factories import StretchFactory, StretchImageFactory, picture_bytes, picture_upload
 
@@ -81,6 +81,14 @@ def test_it_refuses_a_picture_over_the_pixel_limit_that_pillow_itself_would_open
 
 
 def test_it_refuses_a_truncated_picture_and_stores_nothing(storage):
+    whole = picture_bytes(size=(900, 700), format="PNG")
+
+    _refused(storage, StretchFactory(), ContentFile(whole[: len(whole) // 2], name="cut.png"), "damaged")
+
+
+def test_it_still_refuses_a_truncated_picture_once_a_handout_was_printed(storage):
+    # Importing the PDF renderer flips a process-wide Pillow switch that would let truncated pictures in.
+    handout.render_pdf(template="programs/handout_base.html", context={}, paper="a4")
     whole = picture_bytes(size=(900, 700), format="PNG")
 
     _refused(storage, StretchFactory(), ContentFile(whole[: len(whole) // 2], name="cut.png"), "damaged")

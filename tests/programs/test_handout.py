@@ -24,10 +24,10 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # PDF points: A4 is 210 × 297 mm, US Letter 8.5 × 11 in.
 A4, LETTER = (595, 842), (612, 792)
 CAUTION_BACKGROUND = (0xFF, 0xF6, 0xE0)
-# The stamp and the program page's four (program, sessions, items, body areas).
-PROGRAM_HANDOUT_QUERIES = 5
-# Session and user, then the enrolment, the session, its items with their stretches, their body areas.
-SESSION_HANDOUT_QUERIES = 6
+# The stamp and the program page's five (program, sessions, items, body areas, pictures).
+PROGRAM_HANDOUT_QUERIES = 6
+# Session and user, then the enrolment, the session, its items with their stretches, their body areas, pictures.
+SESSION_HANDOUT_QUERIES = 7
 
 
 @pytest.fixture(autouse=True)
