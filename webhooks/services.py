@@ -25,8 +25,8 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from accounts.models import Partner
+from stretchhub import outbound
 
-from . import transport
 from .models import EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .payloads import event_data
 
@@ -151,8 +151,8 @@ def new_secret() -> str:
 def endpoint_url_check(*, url: str) -> None:
     """Refuse a URL that is not https or reaches a private address (WebhookError)."""
     try:
-        transport.resolve_checked(url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
-    except transport.UnsafeURL as refusal:
+        outbound.resolve_checked(url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
+    except outbound.UnsafeURL as refusal:
         raise WebhookError(str(refusal)) from None
 
 
@@ -296,9 +296,9 @@ def _attempt(delivery: WebhookDelivery, *, now: dt.datetime, clock: Callable[[],
         "User-Agent": "StretchHub-Webhooks/1",
     }
     if not endpoint.is_active and event.type != EventType.WEBHOOK_TEST:
-        answer = transport.Answer(None, "the endpoint is switched off")
+        answer = outbound.Answer(None, "the endpoint is switched off")
     else:
-        answer = transport.post(
+        answer = outbound.post(
             endpoint.url,
             body=body,
             headers=headers,
@@ -308,7 +308,7 @@ def _attempt(delivery: WebhookDelivery, *, now: dt.datetime, clock: Callable[[],
     _attempt_record(delivery, answer, at=clock())
 
 
-def _attempt_record(delivery: WebhookDelivery, answer: transport.Answer, *, at: dt.datetime) -> None:
+def _attempt_record(delivery: WebhookDelivery, answer: outbound.Answer, *, at: dt.datetime) -> None:
     delivery.attempts += 1
     delivery.last_attempt_at = at
     delivery.last_response_code = answer.status
