@@ -58,7 +58,7 @@ def _stretches(count: int) -> str:
 
 def reminder_notification(
     *,
-    subscription,
+    subscription: PushSubscription,
     program_title: str,
     session_title: str,
     stretch_count: int,
@@ -82,11 +82,10 @@ def reminder_notification(
 
 def nudge_notification(
     *,
-    subscription,
+    subscription: PushSubscription,
     program_title: str,
     session_title: str,
     stretch_count: int,
-    missed_label: str,
     url: str,
     done_url: str,
     enrolment_id: int,

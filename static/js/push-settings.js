@@ -9,6 +9,7 @@
 (function () {
   "use strict";
 
+  var SUBSCRIBE_WAIT_MS = 15000;
   var card = document.querySelector("[data-push]");
   if (!card || !card.dataset.vapidKey) return;
   var status = card.querySelector("[data-push-status]");
@@ -140,9 +141,17 @@
         return worker();
       })
       .then(function (registration) {
-        return registration.pushManager
-          .subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(card.dataset.vapidKey) })
-          .catch(function (error) {
+        var subscribing = registration.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: keyBytes(card.dataset.vapidKey),
+        });
+        // A browser that cannot reach its push service may never answer.
+        var patience = new Promise(function (resolve, reject) {
+          window.setTimeout(function () {
+            reject(new Error("no answer in " + SUBSCRIBE_WAIT_MS / 1000 + " seconds"));
+          }, SUBSCRIBE_WAIT_MS);
+        });
+        return Promise.race([subscribing, patience]).catch(function (error) {
             var reason = new Error("Your browser could not reach its push service (" + error.message + "). Try again later.");
             reason.ours = true;
             throw reason;
