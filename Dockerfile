@@ -27,6 +27,7 @@ RUN DJANGO_DEBUG=0 \
     DJANGO_ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
     CELERY_BROKER_URL=redis://build.invalid:6379/0 \
+    VAPID_PRIVATE_KEY="$(python -c 'from stretchhub.vapid import new_private_key; print(new_private_key())')" \
     python manage.py collectstatic --noinput \
  && rm -rf var /tmp/unused.sqlite3
 

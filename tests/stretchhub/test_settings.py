@@ -14,7 +14,7 @@ def test_it_passes_the_deployment_check_with_nothing_to_report():
     assert result.stdout == "System check identified no issues (0 silenced).\n"
 
 
-@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "VAPID_PRIVATE_KEY"])
 def test_it_refuses_to_start_in_production_without_a_required_setting(name):
     result = run_manage("check", env=production_env(**{name: None}))
 
@@ -89,3 +89,12 @@ def test_it_collects_hashed_compressed_static_files_without_a_database_or_real_s
     assert re.fullmatch(r"admin/css/base\.[0-9a-f]{12}\.css", hashed_name)
     assert (tmp_path / hashed_name).is_file()
     assert (tmp_path / f"{hashed_name}.gz").is_file()
+
+
+@pytest.mark.parametrize("value", ["not-a-key", "QUJD", "_" * 43])
+def test_it_refuses_to_start_with_a_vapid_key_that_is_not_a_p256_private_key(value):
+    result = run_manage("check", env=production_env(VAPID_PRIVATE_KEY=value))
+
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: VAPID_PRIVATE_KEY must be a P-256")
