@@ -20,7 +20,7 @@
   var logoutPath = script ? script.dataset.logout || "" : "";
   var DB_NAME = "stretchhub";
   var STORE = "ticks";
-  var RETRY_MS = 30000;
+  var RETRY_MS = 5000;
 
   /* ---- The service worker ---- */
 
@@ -37,7 +37,7 @@
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {
       /* Private windows and old browsers: the site works online as before. */
     });
-    if (navigator.onLine) tell({ type: "refresh", member: member });
+    if (navigator.onLine) tell({ type: "refresh", member: member, at: Date.now() });
     document.addEventListener("fragment:replaced", function () {
       // A tick or an undo: the kept copy of this page is out of date.
       tell({ type: "refresh-page", path: window.location.pathname });
@@ -186,6 +186,7 @@
     save(entry).then(function () {
       showQueued(form, entry);
       announce("Saved on this device. It syncs when you are back online.");
+      // Online but no answer (a poor signal): tried again shortly.
       later();
     });
   });
@@ -197,18 +198,14 @@
     return input ? input.value : "";
   }
 
-  function replaceTickBox() {
-    var box = document.querySelector("#tick-box");
-    if (!box) return Promise.resolve();
-    return fetch(window.location.pathname, { credentials: "same-origin" })
-      .then(function (response) {
-        return response.text();
-      })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("#tick-box");
-        if (fresh) box.replaceWith(document.adoptNode(fresh));
-        document.dispatchEvent(new CustomEvent("fragment:replaced"));
-      });
+  function showSynced(entry) {
+    var form = formFor(entry);
+    var note = form && form.parentNode.querySelector("[data-tick-queued]");
+    if (!note) return;
+    note.querySelector(".tick-box__queued-title").textContent = "Ticked off and synced";
+    note.querySelector(".muted").textContent = "Your tick is saved: it counts in your progress.";
+    // The kept copy of this page still shows the form.
+    tell({ type: "refresh-page", path: window.location.pathname });
   }
 
   function send(entry) {
@@ -256,6 +253,7 @@
                 if (result.done) {
                   synced = true;
                   return drop(entry.key).then(function () {
+                    showSynced(entry);
                     return false;
                   });
                 }
@@ -270,10 +268,7 @@
             });
           }, Promise.resolve(false))
           .then(function () {
-            if (!synced) return;
-            return replaceTickBox().then(function () {
-              announce("Synced: your tick is saved.");
-            });
+            if (synced) announce("Synced: your tick is saved.");
           });
       })
       .catch(function () {
@@ -296,17 +291,22 @@
 
   var timer = null;
 
+  // Offline, the "online" event sends the queue; online (a send that got no answer), a retry soon.
   function later() {
-    if (timer) return;
+    window.clearTimeout(timer);
+    timer = null;
+    if (!navigator.onLine) return;
     timer = window.setTimeout(function () {
       timer = null;
       flush().then(function (left) {
         if (left) later();
       });
-    }, navigator.onLine ? 0 : RETRY_MS);
+    }, RETRY_MS);
   }
 
   window.addEventListener("online", function () {
+    window.clearTimeout(timer);
+    timer = null;
     flush().then(function (left) {
       if (left) later();
     });
@@ -320,7 +320,11 @@
           var form = entry.member === member && formFor(entry);
           if (form) showQueued(form, entry);
         });
-        if (entries.length) later();
+        if (entries.length) {
+          flush().then(function (left) {
+            if (left) later();
+          });
+        }
       })
       .catch(function () {});
   }

@@ -195,60 +195,74 @@
     });
   }
 
-  function emptyPages() {
-    return caches.delete(PAGES).then(function () {
-      return caches.open(PAGES);
+  function emptyPages(cache) {
+    return cache.keys().then(function (requests) {
+      return Promise.all(
+        requests.map(function (request) {
+          return cache.delete(request);
+        })
+      );
     });
   }
 
-  var refreshing = null;
-
-  function refresh(options) {
-    if (refreshing) return refreshing;
-    refreshing = caches
-      .open(PAGES)
-      .then(function (cache) {
-        return readMeta(cache).then(function (meta) {
-          var member = options.member || null;
-          var sameMember = meta && meta.member === member;
-          if (sameMember && !options.force && Date.now() - meta.at < REFRESH_EVERY_MS) return;
-          // Another member, or nobody: what was kept is not theirs to see.
-          var start = sameMember ? Promise.resolve(cache) : emptyPages();
-          return start.then(function (pages) {
-            if (!member) return;
-            return fetch(CONFIG.offlinePages, { credentials: "same-origin", cache: "no-store" })
-              .then(function (response) {
-                return response.json();
+  function refreshNow(options) {
+    return caches.open(PAGES).then(function (pages) {
+      return readMeta(pages).then(function (meta) {
+        var member = options.member || null;
+        var sameMember = Boolean(meta) && meta.member === member;
+        if (sameMember && !options.force && Date.now() - meta.at < REFRESH_EVERY_MS) return;
+        // Another member, or nobody: what was kept is not theirs to see.
+        var start = sameMember ? Promise.resolve() : emptyPages(pages);
+        if (!member) return start;
+        return start
+          .then(function () {
+            return fetch(CONFIG.offlinePages, { credentials: "same-origin", cache: "no-store" });
+          })
+          .then(function (response) {
+            return response.json();
+          })
+          .then(function (list) {
+            if (list.member === null || String(list.member) !== String(member)) return emptyPages(pages);
+            var assets = {};
+            return Promise.all(
+              list.pages.map(function (path) {
+                return keepPage(pages, path, assets);
               })
-              .then(function (list) {
-                if (list.member === null || String(list.member) !== String(member)) return emptyPages();
-                var assets = {};
-                return Promise.all(
-                  list.pages.map(function (path) {
-                    return keepPage(pages, path, assets);
-                  })
-                )
-                  .then(function () {
-                    return Promise.all(Object.keys(assets).map(keepAsset));
-                  })
-                  .then(function () {
-                    return forgetOthers(pages, list.pages.concat(Object.keys(assets)));
-                  })
-                  .then(function () {
-                    var note = { member: member, at: Date.now(), pages: list.pages };
-                    return pages.put(META, new Response(JSON.stringify(note), { headers: { "Content-Type": "application/json" } }));
-                  });
+            )
+              .then(function () {
+                return Promise.all(Object.keys(assets).map(keepAsset));
+              })
+              .then(function () {
+                return forgetOthers(pages, list.pages.concat(Object.keys(assets)));
+              })
+              .then(function () {
+                var note = JSON.stringify({ member: member, at: Date.now(), pages: list.pages });
+                return pages.put(META, new Response(note, { headers: { "Content-Type": "application/json" } }));
               });
           });
-        });
-      })
-      .catch(function () {
-        /* No network: what is kept stays until the next try. */
-      })
-      .then(function () {
-        refreshing = null;
       });
-    return refreshing;
+    });
+  }
+
+  // One refresh at a time, in the order asked: a page of one member and then of
+  // another (or of nobody) must leave the second one's pages, never a mix.
+  var refreshes = Promise.resolve();
+
+  // When the latest refresh was asked for: a message overtaken by a newer one (the page
+  // that sent it is gone) is not acted on.
+  var latest = 0;
+
+  function refresh(options) {
+    if (options.at) {
+      if (options.at < latest) return refreshes;
+      latest = options.at;
+    }
+    refreshes = refreshes.then(function () {
+      return refreshNow(options).catch(function () {
+        /* No network: what is kept stays until the next try. */
+      });
+    });
+    return refreshes;
   }
 
   function forgetOthers(cache, keep) {
@@ -295,7 +309,7 @@
   self.addEventListener("message", function (event) {
     var message = event.data || {};
     if (message.type === "refresh") {
-      event.waitUntil(refresh({ member: message.member, force: Boolean(message.force) }));
+      event.waitUntil(refresh({ member: message.member, force: Boolean(message.force), at: message.at }));
     } else if (message.type === "refresh-page" && message.path) {
       event.waitUntil(refreshOne(message.path));
     } else if (message.type === "forget") {
