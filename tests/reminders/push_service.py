@@ -112,6 +112,8 @@ class PushService:
     received: list[Push] = field(default_factory=list)
     # Device id → replies to give before answering 201: a status, or (status, Retry-After).
     script: dict[str, list] = field(default_factory=dict)
+    # Or decided as they come: reply(device id, attempt number) -> a reply, or None for 201.
+    reply: object = None
     # Every request to a device, answered or not.
     attempts: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -151,7 +153,10 @@ def start_push_service(*, public_key: str) -> PushService:
             with service.lock:
                 service.attempts[device_id] += 1
                 scripted = service.script.get(device_id) or []
-                reply = scripted.pop(0) if scripted else 201
+                reply = scripted.pop(0) if scripted else None
+            if reply is None and service.reply is not None:
+                reply = service.reply(device_id, service.attempts[device_id])
+            reply = reply or 201
             status, retry_after = reply if isinstance(reply, tuple) else (reply, None)
             payload, claims = None, {}
             if device is None:
