@@ -236,6 +236,9 @@ def push_subscribe(request: HttpRequest) -> JsonResponse:
     if not settings.VAPID_PRIVATE_KEY:
         return _json_error("Push is not set up on this server.", code="push_unavailable", status=503)
     try:
+        # Only JSON: a form post has been read as form data already, and is not a subscription.
+        if request.content_type != "application/json":
+            raise ValueError
         body = json.loads(request.body)
         endpoint, keys = body["endpoint"], body["keys"]
         p256dh, auth = keys["p256dh"], keys["auth"]
