@@ -86,6 +86,15 @@ def kept_pages(page) -> list[str]:
     )
 
 
+def poll(page, script: str, *, seconds: float = 15):
+    """The script's value in the page once it is not empty (an async script's promise, awaited)."""
+    deadline = time.monotonic() + seconds
+    while not (value := page.evaluate(script)):
+        assert time.monotonic() < deadline, f"nothing from {script}"
+        page.wait_for_timeout(100)
+    return value
+
+
 def wait_until_kept(page, *paths: str) -> list[str]:
     """The pages the worker kept, once it has kept these (and written its note of them, which comes last)."""
     deadline = time.monotonic() + 15
@@ -158,6 +167,7 @@ def test_it_is_installable_and_pushes_a_reminder_to_the_device(app, live_server,
         devices = page.locator("[data-push-device]")
         assert devices.count() == 1 and "Chrome on Linux" in devices.inner_text()
         page.screenshot(path=str(artifacts / "settings-push-devices.png"), full_page=True)
+        page.locator("[data-push]").screenshot(path=str(artifacts / "settings-push-card.png"))
 
         # The day's reminder, due a minute ago: one email and one push to the device.
         due_at = (timezone.now() - dt.timedelta(minutes=1)).replace(microsecond=0)
@@ -196,13 +206,11 @@ def test_it_is_installable_and_pushes_a_reminder_to_the_device(app, live_server,
                 "data": json.dumps(push.payload),
             },
         )
-        shown = page.wait_for_function(
-            """async () => {
-                const notes = await (await navigator.serviceWorker.ready).getNotifications();
-                return notes.length && notes.map(n => ({title: n.title, body: n.body, tag: n.tag,
-                    actions: n.actions.map(a => a.title), data: n.data}));
-            }"""
-        ).json_value()
+        shown = poll(
+            page,
+            """async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => ({
+                title: n.title, body: n.body, tag: n.tag, actions: n.actions.map(a => a.title), data: n.data}))""",
+        )
         assert shown == [
             {
                 "title": f"Time to stretch: {session.title}",
