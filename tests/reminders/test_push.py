@@ -274,3 +274,34 @@ def test_it_sends_a_batch_of_pushes_in_a_fixed_number_of_queries_plus_one_update
         (result,) = send_all(queued, now=AT_8_BERLIN_4_MARCH)
     assert result.sent == 12
     assert sum(push_service.per_device().values()) == 12
+
+
+def test_a_push_service_that_is_no_longer_public_gets_nothing(enrolment, push_service, settings):
+    # Checked again on every push, as for webhooks: here the address is loopback, which
+    # only development and the tests may use.
+    subscribe(enrolment.member, push_service.device())
+    settings.WEB_PUSH_ALLOW_PRIVATE = False
+    refreshed(enrolment)
+    _, queued = dispatch(AT_8_BERLIN_4_MARCH)
+    send_all(queued)
+
+    row = OutboxMessage.objects.get(enrolment=enrolment, channel=Channel.PUSH)
+    assert row.status == Status.FAILED
+    assert row.last_error.startswith("Push service: refused: The URL must use https.")
+    assert push_service.received == []
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wait"),
+    [
+        ("120", dt.timedelta(minutes=2)),
+        ("Wed, 04 Mar 2026 06:10:00 GMT", dt.timedelta(minutes=10)),
+        ("86400", dt.timedelta(hours=1)),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_it_reads_retry_after_as_seconds_or_a_date_and_waits_an_hour_at_most(retry_after, wait):
+    from programs.reminders.push import retry_wait
+
+    assert retry_wait(retry_after, now=NOW) == wait
