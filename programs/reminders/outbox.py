@@ -444,7 +444,10 @@ def _claim(ids: Sequence[int], *, token: dt.datetime, claim: dt.datetime) -> lis
     # killed sending process. Marking SENT before sending would turn the same
     # crash into a silently lost email, the worse failure (docs/messages.md);
     # a message the server had not accepted is not delivered, and sending it
-    # again is right. On PostgreSQL the SENT marks commit without waiting for
+    # again is right. A push is one row per device and the same holds for it,
+    # the push service's 201 being the acceptance: a device gets at most one
+    # second copy, and never one because another device or the email failed.
+    # On PostgreSQL the SENT marks commit without waiting for
     # the disk (_marks_without_waiting_for_disk), so a crash of the database
     # server itself widens the window to its last fraction of a second of marks.
     ids = list(ids)
