@@ -33,6 +33,7 @@ RUN DJANGO_DEBUG=0 \
     CELERY_BROKER_URL=redis://build.invalid:6379/0 \
     MEDIA_S3_BUCKET=build-time-only \
     MEDIA_S3_PUBLIC_URL=https://build.invalid \
+    VAPID_PRIVATE_KEY="$(python -c 'from stretchhub.vapid import new_private_key; print(new_private_key())')" \
     python manage.py collectstatic --noinput \
  && rm -rf var /tmp/unused.sqlite3
 

@@ -30,6 +30,7 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 run: seed
+	@$(PY) manage.py push_keys
 	@if [ -z "$$EMAIL_HOST" ]; then echo "EMAIL_HOST is not set: email is written to files under var/mail/"; fi
 	@echo "StretchHub: http://127.0.0.1:8000  (admin: http://127.0.0.1:8000/admin/)"
 	$(VENV)/bin/honcho start -f Procfile

@@ -567,3 +567,22 @@ def enrolment_progress(*, enrolment: Enrolment, today: dt.date) -> EnrolmentProg
         progress=schedule.progress(scheduled, today=today),
         calendar=schedule.calendar(scheduled, start_date=enrolment.start_date, today=today, pauses=pauses),
     )
+
+
+# Today and the next three days: enough for a long weekend with no signal.
+OFFLINE_DAYS = 4
+
+
+def member_offline_sessions(*, member, today: dt.date, days: int = OFFLINE_DAYS) -> list[tuple[Enrolment, SessionSlot]]:
+    """The sessions a member can open with no network (docs/push.md), in three queries.
+
+    For each current enrolment: the sessions falling on today and the next
+    days, done or not, and the oldest one still open from before, to catch up on.
+    """
+    sessions = []
+    for enrolment in member_dashboard_enrolments(member=member).current:
+        slots = enrolment_progress(enrolment=enrolment, today=today).slots
+        oldest_open = [s for s in slots if s.date < today and not s.done][:1]
+        coming = [s for s in slots if today <= s.date < today + dt.timedelta(days=days)]
+        sessions += [(enrolment, slot) for slot in oldest_open + coming]
+    return sessions

@@ -1,6 +1,7 @@
 """StretchHub settings, read once from the environment (the variables: README, "Configuration")."""
 
 import datetime as dt
+from email.utils import parseaddr
 from pathlib import Path
 
 import dj_database_url
@@ -9,6 +10,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str, env_url, s3_media_options
+from .vapid import private_key as _vapid_private_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -252,6 +254,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-src": [NONE],
         "font-src": [SELF],
         "connect-src": [SELF],
+        # The web app manifest and the service worker (/sw.js), both our own (docs/push.md).
+        "manifest-src": [SELF],
+        "worker-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],
@@ -305,6 +310,28 @@ else:
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "StretchHub <hello@stretchhub.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Web Push (docs/push.md): reminders and catch-up nudges on members' devices.
+# The VAPID key signs every push; browsers subscribe with its public half, so a
+# new key means every device switches push on again. Production must be given
+# one. In development `make run` writes one to var/ (manage.py push_keys),
+# read here when the variable is unset; without either, push is unavailable.
+VAPID_DEV_KEY_FILE = VAR_DIR / "vapid-private-key.txt"
+VAPID_PRIVATE_KEY = env_str(
+    "VAPID_PRIVATE_KEY",
+    VAPID_DEV_KEY_FILE.read_text().strip() if DEBUG and VAPID_DEV_KEY_FILE.exists() else None,
+    required=not DEBUG,
+)
+if VAPID_PRIVATE_KEY:
+    _vapid_private_key(VAPID_PRIVATE_KEY)  # fails loudly on a bad value
+# Who push services may contact about our pushes (RFC 8292): a mailto: or https: URL.
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", f"mailto:{parseaddr(DEFAULT_FROM_EMAIL)[1]}")
+if not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured(f"VAPID_SUBJECT must be a mailto: or https:// URL; got {VAPID_SUBJECT!r}.")
+# Push services are public https hosts; development and the tests run their own on 127.0.0.1.
+WEB_PUSH_ALLOW_PRIVATE = env_bool("WEB_PUSH_ALLOW_PRIVATE", DEBUG)
+# One push's timeout; like EMAIL_TIMEOUT it stays under the outbox's sending lease.
+WEB_PUSH_TIMEOUT_SECONDS = env_int("WEB_PUSH_TIMEOUT_SECONDS", 10)
 
 # Celery. With no broker configured, kombu's filesystem transport uses a folder
 # as the queue, so `make run` needs no server; production sets redis://.

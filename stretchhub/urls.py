@@ -2,9 +2,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from programs import offline_views
 from programs import views as programs_views
 
-from . import views
+from . import pwa, views
 
 admin.site.site_header = "StretchHub admin"
 admin.site.site_title = "StretchHub admin"
@@ -13,6 +14,11 @@ admin.site.index_title = "Stretches, programs and members"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
+    # The installable web app (docs/push.md): at the root, so the service worker's scope is the whole site.
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("offline/", pwa.offline, name="offline"),
+    path("offline/pages/", offline_views.offline_pages, name="offline_pages"),
     path("admin/", admin.site.urls),
     path("r/", include("programs.reminders.urls")),
     path("accounts/", include("accounts.urls")),

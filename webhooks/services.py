@@ -25,8 +25,8 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from accounts.models import Partner
+from stretchhub import outbound
 
-from . import transport
 from .models import EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .payloads import event_data
 
@@ -154,8 +154,8 @@ def new_secret() -> str:
 def endpoint_url_check(*, url: str) -> None:
     """Refuse a URL that is not https or reaches a private address (WebhookError)."""
     try:
-        transport.resolve_checked(url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
-    except transport.UnsafeURL as refusal:
+        outbound.resolve_checked(url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
+    except outbound.UnsafeURL as refusal:
         raise WebhookError(str(refusal)) from None
 
 
@@ -311,7 +311,7 @@ def deliveries_send(
     return attempted
 
 
-def _attempt(delivery: WebhookDelivery, *, now: dt.datetime) -> transport.Answer:
+def _attempt(delivery: WebhookDelivery, *, now: dt.datetime) -> outbound.Answer:
     endpoint, event = delivery.endpoint, delivery.event
     body = body_of(event)
     headers = {
@@ -321,8 +321,8 @@ def _attempt(delivery: WebhookDelivery, *, now: dt.datetime) -> transport.Answer
         "User-Agent": "StretchHub-Webhooks/1",
     }
     if not endpoint.is_active and event.type != EventType.WEBHOOK_TEST:
-        return transport.Answer(None, "the endpoint is switched off")
-    return transport.post(
+        return outbound.Answer(None, "the endpoint is switched off")
+    return outbound.post(
         endpoint.url,
         body=body,
         headers=headers,
@@ -331,7 +331,7 @@ def _attempt(delivery: WebhookDelivery, *, now: dt.datetime) -> transport.Answer
     )
 
 
-def _attempts_record(outcomes: list[tuple[WebhookDelivery, transport.Answer, dt.datetime]]) -> None:
+def _attempts_record(outcomes: list[tuple[WebhookDelivery, outbound.Answer, dt.datetime]]) -> None:
     succeeded = [(delivery, answer, at) for delivery, answer, at in outcomes if answer.ok]
     with transaction.atomic():
         # The usual batch: every row succeeded, most with the same status code; one UPDATE per code.
@@ -366,7 +366,7 @@ def _attempts_record(outcomes: list[tuple[WebhookDelivery, transport.Answer, dt.
                 _endpoint_health_record(delivery.endpoint, ok=answer.ok, at=at)
 
 
-def _failure_record(delivery: WebhookDelivery, answer: transport.Answer, *, at: dt.datetime) -> None:
+def _failure_record(delivery: WebhookDelivery, answer: outbound.Answer, *, at: dt.datetime) -> None:
     delivery.attempts += 1
     delivery.last_attempt_at = at
     delivery.last_response_code = answer.status

@@ -35,6 +35,7 @@ from accounts.models import APIToken, PartnerAPIKey, User
 from accounts.tokens import email_verification_token
 from programs.models import Completion, Enrolment
 from programs.reminders import links
+from stretchhub import vapid
 from tests.api.conftest import token_for
 from tests.conftest import AxesAwareClient
 from tests.factories import CompletionFactory, EnrolmentFactory, ProgramFactory, UserFactory, build_program
@@ -162,6 +163,7 @@ def world(db, alice, partner, time_machine, settings):
     settings.ACCOUNT_SIGNUP_RATE = settings.ACCOUNT_PASSWORD_RESET_RATE = "100000/h"
     settings.ACCOUNT_PASSWORD_RESET_EMAIL_RATE = "100000/h"
     settings.AXES_FAILURE_LIMIT = 100000
+    settings.VAPID_PRIVATE_KEY = vapid.new_private_key()
     alice.set_password("alice-Secret-2026")
     alice.save()
     program = build_program(weeks=2, days=(1, 3, 5), items_per_session=2, slug="back")
@@ -337,6 +339,9 @@ FORMS = {
     "reminders:unsubscribe": ("anonymous", []),
     "reminders:preference_off": ("anonymous", []),
     "calendar:rotate": ("alice", []),
+    # The settings page's script sends JSON; whatever else arrives is a 400 that stores nothing.
+    "accounts:push_subscribe": ("alice", ["endpoint", "keys"]),
+    "accounts:push_remove": ("alice", []),
 }
 # Forms that answer success with a result page, not a redirect: the email links' confirmations.
 RESULT_PAGES = {"reminders:done", "reminders:unsubscribe", "reminders:preference_off"}
@@ -360,6 +365,10 @@ PAGES = {
     "calendar:feed",
     # Stored pictures (served by Django when they live on the filesystem): hostile paths never leave var/media/.
     "media",
+    "service_worker",
+    "manifest",
+    "offline",
+    "offline_pages",
 }
 QUERY_NAMES = ["next", "body_area", "level", "length", "speed", "page", "paper"]
 
@@ -404,6 +413,8 @@ def page_kwargs(name: str, world) -> dict:
         "reminders:preference_off": {"token": links.preference_off_token(user_id=alice.pk, preference="nudge_emails")},
         "calendar:feed": {"token": alice.calendar_token},
         "media": {"path": "stretches/images/none.png"},
+        # No such device: a 404 that removes nothing.
+        "accounts:push_remove": {"pk": 999_999},
     }
     if name in kwargs:
         return kwargs[name]

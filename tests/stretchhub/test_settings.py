@@ -14,7 +14,9 @@ def test_it_passes_the_deployment_check_with_nothing_to_report():
     assert result.stdout == "System check identified no issues (0 silenced).\n"
 
 
-@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "MEDIA_S3_BUCKET"])
+@pytest.mark.parametrize(
+    "name", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "MEDIA_S3_BUCKET", "VAPID_PRIVATE_KEY"]
+)
 def test_it_refuses_to_start_in_production_without_a_required_setting(name):
     result = run_manage("check", env=production_env(**{name: None}))
 
@@ -141,3 +143,12 @@ def test_it_uses_the_machines_own_s3_credentials_when_no_key_is_given():
 
     options = settings["STORAGES"]["default"]["OPTIONS"]
     assert "access_key" not in options and "secret_key" not in options
+
+
+@pytest.mark.parametrize("value", ["not-a-key", "QUJD", "_" * 43])
+def test_it_refuses_to_start_with_a_vapid_key_that_is_not_a_p256_private_key(value):
+    result = run_manage("check", env=production_env(VAPID_PRIVATE_KEY=value))
+
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: VAPID_PRIVATE_KEY must be a P-256")
