@@ -132,6 +132,9 @@
       note.setAttribute("role", "status");
       form.parentNode.insertBefore(note, form);
     }
+    // The box's "Done? Record it here" line is about the form, now hidden.
+    var intro = note.previousElementSibling;
+    if (intro && intro.matches("p.muted")) intro.hidden = true;
     note.textContent = "";
     var title = document.createElement("p");
     title.className = "tick-box__queued-title";
@@ -146,6 +149,9 @@
       discard.textContent = "Forget this tick";
       discard.addEventListener("click", function () {
         drop(entry.key).then(function () {
+          if (note.previousElementSibling && note.previousElementSibling.matches("p.muted")) {
+            note.previousElementSibling.hidden = false;
+          }
           note.remove();
           form.hidden = false;
         });
@@ -235,9 +241,21 @@
 
   var flushing = null;
 
+  function unsent() {
+    return queued().then(function (entries) {
+      return entries.some(function (entry) {
+        return entry.member === member && !entry.error;
+      });
+    });
+  }
+
+  // Sends this member's queued ticks; resolves to whether any is still waiting.
   function flush() {
     if (flushing) return flushing;
-    if (!member || !navigator.onLine || !window.indexedDB) return Promise.resolve(false);
+    if (!member || !window.indexedDB) return Promise.resolve(false);
+    if (!navigator.onLine) return unsent().catch(function () {
+      return false;
+    });
     flushing = queued()
       .then(function (entries) {
         // Another member's ticks (an old browser profile) are never sent as this one's.
@@ -276,11 +294,7 @@
       })
       .then(function () {
         flushing = null;
-        return queued().then(function (left) {
-          return left.some(function (entry) {
-            return entry.member === member && !entry.error;
-          });
-        });
+        return unsent();
       })
       .catch(function () {
         flushing = null;
@@ -386,6 +400,11 @@
     var form = event.target;
     if (!logoutPath || !form.matches || form.getAttribute("action") !== logoutPath) return;
     event.preventDefault();
+    if (!navigator.onLine) {
+      // Logging out needs the server; clearing this device now would lose what is queued.
+      window.alert("You are offline. Log out when you are back online: ticks saved on this device are sent first.");
+      return;
+    }
     flush()
       .then(function (left) {
         if (left && !window.confirm("Some ticks made offline have not synced yet. Log out anyway and lose them?")) {

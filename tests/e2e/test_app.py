@@ -265,6 +265,20 @@ def test_the_session_runs_offline_and_a_tick_made_there_syncs_once(app, live_ser
     page.get_by_text("Saved on this device, will sync").wait_for()
     assert not Completion.objects.exists()
 
+    # Logging out needs the network, and would lose the tick: the page says so and stays.
+    asked = []
+
+    def stay(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", stay)
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_timeout(500)
+    assert asked == ["You are offline. Log out when you are back online: ticks saved on this device are sent first."]
+    assert page.url.endswith(session_path)
+    page.get_by_text("Saved on this device, will sync").wait_for()
+
     # Back online. The first send reaches the server but its answer is lost on the way
     # back (the request aborts after the server answered): the tick stays queued and is
     # sent again with the same Idempotency-Key, which the server replays.
