@@ -11,6 +11,10 @@ ENV DJANGO_DEBUG=0 \
 
 WORKDIR /app
 
+# Pango and fonts for the printable handout (WeasyPrint); the same list CI and `make` check.
+COPY .ci/system-packages /usr/local/bin/stretchhub-system-packages
+RUN stretchhub-system-packages && rm -rf /var/lib/apt/lists/*
+
 # Only the runtime lock (requirements.txt): no test or dev tools in the image.
 # Every file must match its hash; the lock is complete, so --no-deps lets no
 # unpinned package in. Copied alone so code changes do not reinstall it.
@@ -32,6 +36,9 @@ RUN apt-get update \
     DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
     CELERY_BROKER_URL=redis://build.invalid:6379/0 \
     REDIS_URL=redis://build.invalid:6379/1 \
+    MEDIA_S3_BUCKET=build-time-only \
+    MEDIA_S3_PUBLIC_URL=https://build.invalid \
+    VAPID_PRIVATE_KEY="$(python -c 'from stretchhub.vapid import new_private_key; print(new_private_key())')" \
  && python manage.py compilemessages \
  && python manage.py collectstatic --noinput \
  && apt-get purge -y gettext && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \

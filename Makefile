@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-requirements
 # A fresh checkout is a development machine: DEBUG on, SQLite, the filesystem broker.
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test lint format lock migrate seed clean messages translations
+.PHONY: run test lint format lock migrate seed clean messages translations system-packages
 
 # --require-hashes: every file pip downloads must match a hash in the lock.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -19,7 +19,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	@touch $@
 
-migrate: $(STAMP) messages
+# Pango and fonts for the printable handout (WeasyPrint): checked in a moment, installed if missing.
+system-packages:
+	@.ci/system-packages
+
+migrate: $(STAMP) messages system-packages
 	$(PY) manage.py migrate --noinput
 
 # Translations (docs/i18n.md). The .mo files are built here, never committed:
@@ -45,11 +49,12 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 run: seed
+	@$(PY) manage.py push_keys
 	@if [ -z "$$EMAIL_HOST" ]; then echo "EMAIL_HOST is not set: email is written to files under var/mail/"; fi
 	@echo "StretchHub: http://127.0.0.1:8000  (admin: http://127.0.0.1:8000/admin/)"
 	$(VENV)/bin/honcho start -f Procfile
 
-test: $(STAMP) messages
+test: $(STAMP) messages system-packages
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)

@@ -144,3 +144,32 @@ class APIToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class PushSubscription(models.Model):
+    """One device (a browser profile) where a member switched push on: where its push service
+    takes messages (RFC 8030) and the keys to encrypt them for it (RFC 8291).
+
+    The endpoint is unique: a device belongs to whoever switched push on there
+    last. Reminders and catch-up nudges go to every device of the member
+    (docs/push.md); removing the row stops them there.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.CharField(max_length=2048, unique=True)
+    # The browser's P-256 public key and auth secret, base64url as the browser gives them.
+    p256dh = models.CharField(max_length=100)
+    auth = models.CharField(max_length=40)
+    label = models.CharField(max_length=80, blank=True, help_text="Browser and system, from the User-Agent.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = "push device"
+
+    def __str__(self) -> str:
+        return f"{self.label or 'A device'} ({self.user})"
+
+    @property
+    def subscription_info(self) -> dict:
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}

@@ -65,7 +65,7 @@ def _iso(value: dt.date | dt.datetime | dt.time | None) -> str | None:
 
 
 def user_data_export(*, user: User) -> dict[str, Any]:
-    """Everything we hold about a member, for "download my data". Two queries whatever the history."""
+    """Everything we hold about a member, for "download my data". Three queries whatever the history."""
     # Imported here: accounts sits below programs and imports nothing from it
     # at module level (tests/stretchhub/test_boundaries.py). Export, deletion and
     # the reminder settings are the account operations that reach into programs.
@@ -86,4 +86,7 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             "last_login": _iso(user.last_login),
         },
         "enrolments": member_history_export(member=user),
+        "push_devices": [
+            {"label": device.label, "since": _iso(device.created_at)} for device in user.push_subscriptions.all()
+        ],
     }

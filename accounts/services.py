@@ -7,12 +7,14 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from stretchhub import outbound, vapid
+
 from .emails import send_verification_email
-from .models import WEEKDAYS, User
+from .models import WEEKDAYS, PushSubscription, User
 from .tokens import VerificationError, user_from_verification_token
 
 RESEND_INTERVAL_SECONDS = 60
@@ -253,3 +255,122 @@ def user_delete_account(*, user: User) -> None:
         member_history_anonymise(member=user)
         _axes_forget(user)
         user.delete()
+
+
+# --- Push devices (docs/push.md) ------------------------------------------------------------------------
+
+
+class PushSubscriptionError(AccountError):
+    """A subscription the browser sent that we cannot use; the message says why."""
+
+
+def _key_bytes(value: str, *, length: int, what: str) -> bytes:
+    try:
+        raw = vapid.b64url_decode(value)
+    except (ValueError, TypeError):
+        raw = b""
+    if len(raw) != length:
+        raise PushSubscriptionError(f"The browser sent an unusable {what}.")
+    return raw
+
+
+def push_subscription_check(*, endpoint: str, p256dh: str, auth: str) -> None:
+    """Refuse what no push could be sent to: an endpoint that is not a public https URL, or malformed keys."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    if len(endpoint) > PushSubscription._meta.get_field("endpoint").max_length:
+        raise PushSubscriptionError("The push service address is too long.")
+    try:
+        outbound.resolve_checked(endpoint, allow_private=settings.WEB_PUSH_ALLOW_PRIVATE)
+    except outbound.UnsafeURL as refusal:
+        raise PushSubscriptionError(f"We cannot send to this push service: {refusal}") from None
+    point = _key_bytes(p256dh, length=65, what="device key (p256dh)")
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise PushSubscriptionError("The browser sent an unusable device key (p256dh).") from None
+    _key_bytes(auth, length=16, what="auth secret")
+
+
+def _refresh_reminders(*user_ids: int) -> None:
+    # A member's first device (or last one gone) can change whether they are
+    # reachable at all: their enrolments' next reminder follows.
+    from programs.reminders.services import member_reminders_refresh  # see user_update_settings
+
+    for user in User.objects.filter(pk__in=set(user_ids)):
+        member_reminders_refresh(member=user)
+
+
+_BROWSERS = [("Edg/", "Edge"), ("OPR/", "Opera"), ("SamsungBrowser/", "Samsung Internet"), ("Firefox/", "Firefox")]
+_BROWSERS += [("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari")]
+_SYSTEMS = [("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("CrOS", "ChromeOS")]
+_SYSTEMS += [("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux")]
+
+
+def device_label(user_agent: str) -> str:
+    """ "Firefox on Android": enough for a member to tell their devices apart in the list."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "A browser")
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
+    return f"{browser} on {system}" if system else browser
+
+
+def push_subscription_save(
+    *, user: User, endpoint: str, p256dh: str, auth: str, user_agent: str = ""
+) -> tuple[PushSubscription, bool]:
+    """Store this device's subscription for `user`: (it, whether it is new for them).
+
+    Saving the same endpoint again refreshes its keys. A device belongs to one
+    member: an endpoint saved by another member moves to this one, since the
+    browser hands the same subscription to whoever is signed in.
+    """
+    push_subscription_check(endpoint=endpoint, p256dh=p256dh, auth=auth)
+    label = device_label(user_agent)
+    with transaction.atomic():
+        subscription = PushSubscription.objects.select_for_update().filter(endpoint=endpoint).first()
+        created = False
+        if subscription is None:
+            try:
+                with transaction.atomic():
+                    subscription = PushSubscription.objects.create(
+                        user=user, endpoint=endpoint, p256dh=p256dh, auth=auth, label=label
+                    )
+                created = True
+            except IntegrityError:
+                # The same device saved twice at once: the other request stored it first.
+                subscription = PushSubscription.objects.select_for_update().get(endpoint=endpoint)
+        previous_owner = None if created else subscription.user_id
+        if not created:
+            subscription.user, subscription.p256dh, subscription.auth = user, p256dh, auth
+            subscription.label = label
+            subscription.save(update_fields=["user", "p256dh", "auth", "label"])
+        if previous_owner != user.pk:
+            _refresh_reminders(*{user.pk, previous_owner} - {None})
+    return subscription, previous_owner != user.pk
+
+
+def push_subscription_remove(*, subscription: PushSubscription) -> None:
+    """The member removed a device (or signed out on it): nothing more is pushed there."""
+    with transaction.atomic():
+        PushSubscription.objects.filter(pk=subscription.pk).delete()
+        _refresh_reminders(subscription.user_id)
+
+
+def push_subscription_gone(*, subscription_id: int) -> None:
+    """The push service says the device no longer exists (404/410): forget it."""
+    with transaction.atomic():
+        owner = PushSubscription.objects.filter(pk=subscription_id).values_list("user_id", flat=True).first()
+        if owner is not None:
+            PushSubscription.objects.filter(pk=subscription_id).delete()
+            _refresh_reminders(owner)
+
+
+def push_subscriptions_signed_out(*, user: User, ids: list[int], endpoint: str = "") -> int:
+    """At logout: forget the devices this browser session switched push on for, and the one it names."""
+    devices = PushSubscription.objects.filter(user=user).filter(
+        models.Q(pk__in=[pk for pk in ids if isinstance(pk, int)]) | models.Q(endpoint=endpoint or None)
+    )
+    with transaction.atomic():
+        removed, _ = devices.delete()
+        if removed:
+            _refresh_reminders(user.pk)
+    return removed

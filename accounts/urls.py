@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
@@ -8,7 +7,7 @@ app_name = "accounts"
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("verify/sent/", views.verify_sent, name="verify_sent"),
     path("verify/resend/", views.verify_resend, name="verify_resend"),
     path("verify/<str:token>/", views.verify_email, name="verify"),
@@ -23,6 +22,8 @@ urlpatterns = [
     ),
     path("password/reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("settings/", views.account_settings, name="settings"),
+    path("settings/push/", views.push_subscribe, name="push_subscribe"),
+    path("settings/push/<int:pk>/remove/", views.push_remove, name="push_remove"),
     path("export/", views.data_export, name="export"),
     path("delete/", views.delete_account, name="delete"),
 ]

@@ -8,8 +8,8 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -18,12 +18,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
+from stretchhub import vapid
 from stretchhub.client_ip import client_ip
 from stretchhub.i18n import LANGUAGE_PARAM, supported_language, user_language
 from stretchhub.ratelimit import rate_limit_hit
 
 from . import services
 from .forms import DeleteAccountForm, LoginForm, SettingsForm, SignupForm
+from .models import PushSubscription
 from .selectors import user_data_export
 from .tokens import VerificationError, user_from_verification_token
 
@@ -54,6 +56,31 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+
+# The devices this browser session switched push on for: forgotten at logout.
+PUSH_SESSION_KEY = "push_subscriptions"
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's logout, which also leaves nothing of the member in this browser (docs/push.md).
+
+    The device stops getting the member's pushes, and Clear-Site-Data tells the
+    browser to drop the pages the service worker kept for offline use, the
+    queued offline ticks and the service worker itself, so whoever uses this
+    browser profile next finds none of them.
+    """
+
+    def post(self, request, *args, **kwargs):
+        user = request.user
+        ids = request.session.get(PUSH_SESSION_KEY, [])
+        if user.is_authenticated:
+            services.push_subscriptions_signed_out(
+                user=user, ids=ids, endpoint=request.POST.get("push_endpoint", "")[:2048]
+            )
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response
 
 
 @never_cache
@@ -211,7 +238,66 @@ def account_settings(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:settings")
     else:
         form = SettingsForm(user=user)
-    return render(request, "accounts/settings.html", {"form": form})
+    context = {
+        "form": form,
+        "push_devices": list(PushSubscription.objects.filter(user=user)),
+        "vapid_public_key": vapid.public_key(settings.VAPID_PRIVATE_KEY) if settings.VAPID_PRIVATE_KEY else "",
+    }
+    return render(request, "accounts/settings.html", context)
+
+
+def _json_error(message: str, *, code: str, status: int, errors: dict | None = None) -> JsonResponse:
+    return JsonResponse({"message": message, "code": code, "errors": errors or {}}, status=status)
+
+
+@never_cache
+@require_POST
+def push_subscribe(request: HttpRequest) -> JsonResponse:
+    """The settings page's script sends this device's subscription (PushSubscription.toJSON())."""
+    if not request.user.is_authenticated:
+        return _json_error("Log in to switch push on.", code="not_authenticated", status=401)
+    if not settings.VAPID_PRIVATE_KEY:
+        return _json_error("Push is not set up on this server.", code="push_unavailable", status=503)
+    try:
+        # Only JSON: a form post has been read as form data already, and is not a subscription.
+        if request.content_type != "application/json":
+            raise ValueError
+        body = json.loads(request.body)
+        endpoint, keys = body["endpoint"], body["keys"]
+        p256dh, auth = keys["p256dh"], keys["auth"]
+        if not all(isinstance(value, str) for value in (endpoint, p256dh, auth)):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return _json_error(
+            'Send {"endpoint": …, "keys": {"p256dh": …, "auth": …}} as JSON.', code="invalid", status=400
+        )
+    try:
+        subscription, created = services.push_subscription_save(
+            user=request.user,
+            endpoint=endpoint,
+            p256dh=p256dh,
+            auth=auth,
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+    except services.PushSubscriptionError as error:
+        return _json_error(str(error), code="invalid_subscription", status=400)
+    ids = [pk for pk in request.session.get(PUSH_SESSION_KEY, []) if pk != subscription.pk]
+    request.session[PUSH_SESSION_KEY] = [*ids, subscription.pk]
+    return JsonResponse(
+        {"id": subscription.pk, "label": subscription.label, "created": created}, status=201 if created else 200
+    )
+
+
+@login_required
+@require_POST
+def push_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    # Through the member's own devices: another member's id is a 404.
+    subscription = get_object_or_404(PushSubscription, pk=pk, user=request.user)
+    services.push_subscription_remove(subscription=subscription)
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"removed": pk})
+    messages.success(request, f"Push is off for {subscription.label or 'that device'}.")
+    return redirect("accounts:settings")
 
 
 @login_required

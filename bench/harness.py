@@ -2,6 +2,7 @@
 Redis when it answers, gunicorn started and awaited, and wrk's figures parsed;
 and, for web.py and api.py, the member they load and the cold/warm report."""
 
+import base64
 import contextlib
 import http.client
 import re
@@ -16,6 +17,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def vapid_private_key() -> str:
+    """A throwaway VAPID key: production settings refuse to start without one (docs/push.md)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    number = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    return base64.urlsafe_b64encode(number.to_bytes(32, "big")).rstrip(b"=").decode()
 
 
 def free_port() -> int:

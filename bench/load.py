@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from harness import flush_redis, free_port, psql, redis_answers, run, wait_for
+from harness import flush_redis, free_port, psql, redis_answers, run, vapid_private_key, wait_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -236,6 +236,7 @@ def _production_env(static_root: str, use_redis: bool, workers: int) -> dict[str
         "DJANGO_SETTINGS_MODULE": "stretchhub.settings",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "VAPID_PRIVATE_KEY": vapid_private_key(),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SITE_URL": "https://127.0.0.1",
         "DATABASE_URL": f"{PG_ADMIN_URL}/{DB_NAME}",

@@ -10,8 +10,9 @@ change only the programs they wrote; they can open anyone's program read-only
 and duplicate it. Superusers change everything.
 """
 
-from adminsortable2.admin import CustomInlineFormSet, SortableAdminBase, SortableTabularInline
+from adminsortable2.admin import CustomInlineFormSet, SortableAdminBase, SortableStackedInline, SortableTabularInline
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -22,17 +23,39 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
-from . import selectors, services
+from . import media, selectors, services
 from .admin_translation import GermanColumnMixin, GermanTranslationFilter
-from .models import BodyArea, Enrolment, Program, ProgramSession, SessionItem, Stretch
+from .models import BodyArea, Enrolment, Program, ProgramSession, SessionItem, Stretch, StretchImage
 
 
 def _can_edit_program(user, program: Program | None) -> bool:
     return program is None or user.is_superuser or (program.author_id is not None and program.author_id == user.pk)
+
+
+# --- Tabular inlines that screen readers can fill in ---------------------------------------------
+
+
+class NamedInputsInline:
+    """A tabular inline names each field once, in its column heading, and labels none of the
+    inputs below it: each input is given the heading as its accessible name instead."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        for field in formset.form.base_fields.values():
+            field.widget.attrs.setdefault("aria-label", capfirst(field.label))
+        return formset
+
+
+class NamedDeleteBoxFormSet:
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget.attrs["aria-label"] = gettext("Delete")
 
 
 # --- Body areas ----------------------------------------------------------------------------------
@@ -72,7 +95,37 @@ def _https_urls(field, **kwargs):
     return field.formfield(**kwargs)
 
 
+IMAGE_ACCEPT = "image/jpeg,image/png,image/webp"
+VIDEO_ACCEPT = "video/mp4,video/webm"
+
+
+def _limits_help(what: str, limit: int) -> str:
+    return f"{what}, at most {limit // (1024 * 1024)} MB."
+
+
 class StretchAdminForm(forms.ModelForm):
+    """The stretch, and its video: files and links go through the services, which check them first."""
+
+    video_link = forms.CharField(
+        label="Video link",
+        required=False,
+        max_length=500,
+        help_text="A YouTube or Vimeo link; YouTube plays from youtube-nocookie.com. Or upload a file below.",
+        widget=forms.URLInput(attrs={"size": 60, "placeholder": "https://www.youtube.com/watch?v=…"}),
+    )
+    video_upload = forms.FileField(
+        label="Video file",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": VIDEO_ACCEPT}),
+    )
+    video_poster_upload = forms.FileField(
+        label="Poster picture for the video file",
+        required=False,
+        help_text="Shown before the video plays; needed with a video file.",
+        widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
+    )
+    video_remove = forms.BooleanField(label="Remove the video", required=False)
+
     class Meta:
         model = Stretch
         formfield_callback = _https_urls
@@ -91,10 +144,25 @@ class StretchAdminForm(forms.ModelForm):
             "per_side",
         ]
         widgets = {
-            f"{name}_{language}": forms.Textarea(attrs={"rows": rows})
+            # A handful of areas: plain checkboxes, each with its label, not the two-list picker.
+            "body_areas": forms.CheckboxSelectMultiple,
+            **{
+                f"{name}_{language}": forms.Textarea(attrs={"rows": rows})
             for name, rows in (("summary", 2), ("steps", 6), ("cues", 3), ("cautions", 3))
             for language in LANGS
+            },
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["video_upload"].help_text = _limits_help("MP4 or WebM", settings.MEDIA_VIDEO_MAX_BYTES)
+        if self.instance.video_embed_url:
+            self.fields["video_link"].initial = self.instance.video_embed_url
+        self.video_change = None
+
+    def clean_video_link(self):
+        link = self.cleaned_data["video_link"].strip()
+        return media.video_embed_normalise(link) if link else ""
 
     def clean(self):
         cleaned = super().clean()
@@ -103,12 +171,111 @@ class StretchAdminForm(forms.ModelForm):
                 services.stretch_draft_check(stretch=self.instance)
             except services.ProgramError as error:
                 raise ValidationError(str(error)) from None
+        self._clean_video(cleaned)
         return cleaned
+
+    def _clean_video(self, cleaned):
+        """Check the video before anything is saved; save_model hands the result to the service."""
+        upload, poster = cleaned.get("video_upload"), cleaned.get("video_poster_upload")
+        link = cleaned.get("video_link", self.instance.video_embed_url)
+        if cleaned.get("video_remove"):
+            if self.instance.video or self.instance.video_embed_url:
+                self.video_change = ("remove",)
+            return
+        if upload or poster:
+            if link:
+                self.add_error("video_link", "Give a link or upload a file, not both: clear the link.")
+            if not upload:
+                self.add_error("video_upload", "Upload the video file with its poster.")
+            if not poster:
+                self.add_error("video_poster_upload", "A video file needs its poster picture.")
+            try:
+                if upload:
+                    media.video_check(upload)
+            except ValidationError as error:
+                self.add_error("video_upload", error)
+            try:
+                if poster:
+                    media.image_prepare(poster, max_edge=media.POSTER_MAX_EDGE)
+            except ValidationError as error:
+                self.add_error("video_poster_upload", error)
+            if not self.errors:
+                self.video_change = ("upload", upload, poster)
+        elif "video_link" in cleaned and link != self.instance.video_embed_url:
+            self.video_change = ("embed", link) if link else ("remove",)
+
+
+class StretchImageForm(forms.ModelForm):
+    """A picture: the file is checked here (decoded, within the limits) and stored by the service on save."""
+
+    upload = forms.FileField(
+        label="Picture file",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
+    )
+
+    class Meta:
+        model = StretchImage
+        fields = ["upload", "alt", "caption", "side", "order"]
+        widgets = {"alt": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prepared = None
+        if self.instance.pk:
+            # A stored picture is never replaced in place: delete it and add the new one.
+            self.fields["upload"].disabled = True
+            self.fields["upload"].help_text = "To change the picture, delete this one and add the new one."
+        else:
+            self.fields["upload"].help_text = _limits_help(
+                "JPEG, PNG or WebP; its camera and location data are removed", settings.MEDIA_IMAGE_MAX_BYTES
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("upload") if self.instance.pk is None else None
+        if upload:
+            try:
+                self.prepared = media.image_prepare(upload)
+            except ValidationError as error:
+                self.add_error("upload", error)
+        elif self.instance.pk is None and self.has_changed():
+            self.add_error("upload", "Choose the picture file.")
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        # The image and its size are set by the service from the upload, not by this form.
+        exclude = super()._get_validation_exclusions()
+        return exclude | {"image", "width", "height"}
+
+
+class StretchImageInline(SortableStackedInline):
+    model = StretchImage
+    form = StretchImageForm
+    extra = 1
+    fields = ["preview", "upload", "alt", "caption", "side", "order"]
+    readonly_fields = ["preview"]
+    verbose_name = "picture"
+    verbose_name_plural = "pictures, in order (drag ☰ to reorder)"
+
+    @admin.display(description="picture")
+    def preview(self, obj):
+        if obj.pk is None:
+            return "Choose a file below; it is checked and stored when you save."
+        picture = media.picture(obj)
+        return format_html(
+            '<img class="sh-picture-preview" src="{}" width="{}" height="{}" alt="{}">',
+            picture.src,
+            240,
+            round(240 * picture.height / picture.width),
+            picture.alt,
+        )
 
 
 @admin.register(Stretch)
-class StretchAdmin(GermanColumnMixin, TranslationAdmin):
+class StretchAdmin(GermanColumnMixin, SortableAdminBase, TranslationAdmin):
     form = StretchAdminForm
+    inlines = [StretchImageInline]
     # Explicit: Meta.ordering is dropped from the annotated (GROUP BY) queryset.
     ordering = ["name_en"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -126,8 +293,7 @@ class StretchAdmin(GermanColumnMixin, TranslationAdmin):
     list_filter = ["status", GermanTranslationFilter, "body_areas", "equipment", "difficulty", "position"]
     search_fields = ["name_en", "name_de", "slug", "summary_en", "summary_de"]
     prepopulated_fields = {"slug": ["name_en"]}
-    filter_horizontal = ["body_areas"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "current_video"]
     actions = ["publish_stretches", "draft_stretches"]
     fieldsets = [
         (None, {"fields": [_pair("name"), "slug", "status", _pair("summary")]}),
@@ -137,6 +303,16 @@ class StretchAdmin(GermanColumnMixin, TranslationAdmin):
                 "fields": [_pair("steps"), _pair("cues"), _pair("cautions"), "media_url"],
                 "description": _(
                     "English on the left, German on the right. A German field left empty shows the English text."
+                ),
+            },
+        ),
+        (
+            _("Video"),
+            {
+                "fields": ["current_video", "video_link", "video_upload", "video_poster_upload", "video_remove"],
+                "description": _(
+                    "Optional: a YouTube or Vimeo link, or an MP4/WebM file with a poster picture. "
+                    "It plays muted in the guided player."
                 ),
             },
         ),
@@ -154,6 +330,9 @@ class StretchAdmin(GermanColumnMixin, TranslationAdmin):
         (_("History"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
     def get_queryset(self, request):
         return (
             super()
@@ -161,6 +340,59 @@ class StretchAdmin(GermanColumnMixin, TranslationAdmin):
             .prefetch_related("body_areas")
             .annotate(program_count=Count("session_items__session__program", distinct=True))
         )
+
+    @admin.display(description=_("current video"))
+    def current_video(self, obj):
+        video = media.video(obj) if obj else None
+        if video is None:
+            return gettext("None")
+        if video.kind == "embed":
+            return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', video.src, video.src)
+        return format_html(
+            '<video class="sh-video-preview" src="{}" poster="{}" controls muted preload="none" '
+            'aria-label="{}"></video>',
+            video.src,
+            video.poster,
+            gettext("Current video of %(stretch)s") % {"stretch": obj.name},
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        change_video = form.video_change
+        if change_video is None:
+            return
+        if change_video[0] == "remove":
+            services.stretch_video_remove(stretch=obj)
+        elif change_video[0] == "embed":
+            services.stretch_video_embed(stretch=obj, url=change_video[1])
+        else:
+            services.stretch_video_upload(stretch=obj, video=change_video[1], poster=change_video[2])
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not StretchImage:
+            return super().save_formset(request, form, formset, change)
+        stretch = form.instance
+        formset.save(commit=False)
+        for image in formset.deleted_objects:
+            services.stretch_image_delete(image=image)
+        kept = []
+        for f in formset.forms:
+            if not f.cleaned_data or f.cleaned_data.get("DELETE"):
+                continue
+            if f.instance.pk:
+                kept.append((f.cleaned_data.get("order") or 0, f.instance))
+            elif f.prepared is not None:
+                image = services.stretch_image_add(
+                    stretch=stretch,
+                    prepared=f.prepared,
+                    alt=f.cleaned_data["alt"],
+                    caption=f.cleaned_data.get("caption", ""),
+                    side=f.cleaned_data.get("side", ""),
+                )
+                kept.append((f.cleaned_data.get("order") or 10**9, image))
+        # Stable sort: the dragged order first, the form's position for ties.
+        kept.sort(key=lambda pair: pair[0])
+        services.stretch_images_arrange(stretch=stretch, images=[image for _, image in kept])
 
     @admin.display(description=_("body areas"))
     def area_list(self, obj):
@@ -226,7 +458,7 @@ class SessionItemForm(forms.ModelForm):
         return exclude
 
 
-class SessionItemFormSet(CustomInlineFormSet):
+class SessionItemFormSet(NamedDeleteBoxFormSet, CustomInlineFormSet):
     def clean(self):
         super().clean()
         session = self.instance
@@ -241,7 +473,7 @@ class SessionItemFormSet(CustomInlineFormSet):
             raise ValidationError(_("This session is part of a published program, so it needs at least one stretch."))
 
 
-class SessionItemInline(SortableTabularInline, TranslationTabularInline):
+class SessionItemInline(NamedInputsInline, SortableTabularInline, TranslationTabularInline):
     model = SessionItem
     form = SessionItemForm
     formset = SessionItemFormSet
@@ -395,7 +627,7 @@ class ProgramSessionAdmin(SortableAdminBase, GermanColumnMixin, TranslationAdmin
 # --- Programs ------------------------------------------------------------------------------------
 
 
-class ProgramSessionInlineFormSet(BaseInlineFormSet):
+class ProgramSessionInlineFormSet(NamedDeleteBoxFormSet, BaseInlineFormSet):
     def clean(self):
         super().clean()
         program = self.instance
@@ -406,7 +638,7 @@ class ProgramSessionInlineFormSet(BaseInlineFormSet):
             raise ValidationError(_("A published program needs at least one session. Unpublish it first."))
 
 
-class ProgramSessionInline(TranslationTabularInline):
+class ProgramSessionInline(NamedInputsInline, TranslationTabularInline):
     model = ProgramSession
     formset = ProgramSessionInlineFormSet
     fields = ["week", "day", *_pair("title"), "stretch_summary"]

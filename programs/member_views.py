@@ -12,19 +12,20 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from stretchhub import l10n
 
-from . import selectors, services
+from . import handout, media, selectors, services
 from .member_forms import CompletionForm, EnrolForm, ReminderForm, StartDateForm
 from .models import Completion, Enrolment, Program, ProgramSession
 from .pain_chart import pain_chart
@@ -362,8 +363,30 @@ def _tick_context(request: HttpRequest, enrolment: Enrolment, session: ProgramSe
 def session_detail(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse:
     enrolment, session = _member_session(request, pk, session_pk, with_items=True)
     context = _tick_context(request, enrolment, session)
-    context.update(items=list(session.items.all()), player_speed=_player_speed(request))
-    return render(request, "programs/session.html", context)
+    items = list(session.items.all())
+    context.update(items=items, player_speed=_player_speed(request))
+    return media.allow_embeds(render(request, "programs/session.html", context), [item.stretch for item in items])
+
+
+@login_required
+@require_safe
+def session_handout(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse:
+    """One of the member's own sessions as a printable PDF: private, like the session page."""
+    try:
+        paper = handout.paper_size(request.GET.get("paper"))
+    except handout.UnknownPaper as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
+    enrolment, session = _member_session(request, pk, session_pk, with_items=True)
+    data = selectors.session_handout(
+        enrolment=enrolment, session=session, today=selectors.member_local_today(request.user)
+    )
+    response = handout.pdf_response(
+        handout.session_handout_pdf(handout=data, paper=paper),
+        filename=f"{enrolment.program.slug}-week-{session.week}-day-{session.day}.pdf",
+    )
+    # The member's own dates, for the member's browser only: no shared cache keeps it.
+    patch_cache_control(response, private=True, max_age=0, must_revalidate=True)
+    return response
 
 
 def _tick_response(request, enrolment, session, form, *, status: int) -> HttpResponse:
@@ -376,8 +399,10 @@ def _tick_response(request, enrolment, session, form, *, status: int) -> HttpRes
         ProgramSession.objects.prefetch_related(selectors.session_items_prefetch()), pk=session.pk
     )
     context = _tick_context(request, enrolment, session, form)
-    context.update(items=list(session.items.all()), player_speed=1)
-    return render(request, "programs/session.html", context, status=status)
+    items = list(session.items.all())
+    context.update(items=items, player_speed=1)
+    response = render(request, "programs/session.html", context, status=status)
+    return media.allow_embeds(response, [item.stretch for item in items])
 
 
 @login_required

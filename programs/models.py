@@ -10,7 +10,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import schedule
-from .validators import validate_media_url
+from .validators import validate_media_url, validate_video_embed_url
 
 MAX_WEEKS = 52
 # Pain scores run from 0 (none) to 10 (worst): the one definition the forms,
@@ -174,6 +174,18 @@ class Stretch(CatalogueModel):
     media_url = models.URLField(
         blank=True, validators=[validate_media_url], help_text=_("Optional image or video (http/https).")
     )
+    # An optional video: an uploaded file (MP4 or WebM, with its poster picture)
+    # or a YouTube/Vimeo embed, never both. Written by services.stretch_video_*
+    # only, which check the file and name it (docs/media.md).
+    video = models.FileField(max_length=200, blank=True, editable=False)
+    video_poster = models.FileField(max_length=200, blank=True, editable=False)
+    video_poster_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    video_poster_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    video_embed_url = models.URLField(
+        blank=True,
+        validators=[validate_video_embed_url],
+        help_text="A YouTube (shown from youtube-nocookie.com) or Vimeo link.",
+    )
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -186,6 +198,12 @@ class Stretch(CatalogueModel):
             models.CheckConstraint(condition=_prescription_check("default_"), name="stretch_default_reps_xor_hold"),
             models.CheckConstraint(condition=Q(default_sets__gte=1), name="stretch_default_sets_positive"),
             models.CheckConstraint(condition=Q(difficulty__in=[1, 2, 3]), name="stretch_difficulty_valid"),
+            models.CheckConstraint(condition=Q(video="") | Q(video_embed_url=""), name="stretch_one_kind_of_video"),
+            # An uploaded video always comes with its poster, and a poster only with a video.
+            models.CheckConstraint(
+                condition=(Q(video="") & Q(video_poster="")) | (~Q(video="") & ~Q(video_poster="")),
+                name="stretch_video_has_poster",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -217,6 +235,58 @@ class Stretch(CatalogueModel):
     @property
     def caution_list(self) -> list[str]:
         return _lines(self.cautions)
+
+
+class StretchImage(CatalogueModel):
+    """One picture of a stretch, in order (e.g. the start and the end position).
+
+    `image` is always a raster file that the upload pipeline decoded and
+    re-encoded (programs/media.py), and the responsive sizes are made from it.
+    `svg` is set only for the seed illustrations, trusted files from this
+    repository: pages show the drawing, emails and apps the raster.
+    Written by services.stretch_image_* only.
+    """
+
+    class Side(models.TextChoices):
+        NONE = "", "Not one side"
+        LEFT = "left", "Left side"
+        RIGHT = "right", "Right side"
+
+    stretch = models.ForeignKey(Stretch, on_delete=models.CASCADE, related_name="images")
+    order = models.PositiveIntegerField(default=0, db_index=True)
+    image = models.FileField(max_length=200, editable=False)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    svg = models.FileField(max_length=200, blank=True, editable=False)
+    alt = models.CharField(
+        "alt text",
+        max_length=300,
+        help_text="What the body does in the picture, for people who cannot see it. "
+        "Do not name the side: the picture is shown mirrored for the other side.",
+    )
+    caption = models.CharField(max_length=200, blank=True, help_text="Optional; shown under the picture.")
+    side = models.CharField(
+        max_length=5,
+        choices=Side,
+        blank=True,
+        help_text="For a stretch done on each side: the side this picture shows. The player mirrors it for the "
+        "other side.",
+    )
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = "picture"
+        constraints = [
+            models.CheckConstraint(condition=~Q(alt=""), name="stretch_image_has_alt_text"),
+            models.CheckConstraint(condition=Q(side__in=["", "left", "right"]), name="stretch_image_side_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.alt
+
+    @property
+    def is_drawing(self) -> bool:
+        return bool(self.svg)
 
 
 def _lines(text: str) -> list[str]:

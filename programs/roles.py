@@ -14,6 +14,7 @@ TRAINERS_GROUP = "Trainers"
 
 TRAINER_PERMISSIONS = {
     "stretch": ["add", "change", "view"],
+    "stretchimage": ["add", "change", "view", "delete"],
     "bodyarea": ["view"],
     # Object-level limits (own programs only) are applied in the admin.
     "program": ["add", "change", "view", "delete"],

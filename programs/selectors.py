@@ -28,8 +28,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import schedule
-from .models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
+from . import media, schedule
+from .models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch, StretchImage
 
 # Seconds one slow repetition takes, for the "about N minutes" estimate.
 SECONDS_PER_REP = 8
@@ -106,7 +106,7 @@ def session_items_prefetch() -> Prefetch:
     return Prefetch(
         "items",
         queryset=SessionItem.objects.select_related("stretch")
-        .prefetch_related("stretch__body_areas")
+        .prefetch_related("stretch__body_areas", "stretch__images")
         .order_by("order"),
     )
 
@@ -166,10 +166,11 @@ class ProgramPage:
 @cache
 def _stamp_sql() -> str:
     # Written out once: compiling the same query through the ORM cost more than building the detail.
-    session, item, stretch, area = (m._meta.db_table for m in (ProgramSession, SessionItem, Stretch, BodyArea))
+    tables = (ProgramSession, SessionItem, Stretch, BodyArea, StretchImage)
+    session, item, stretch, area, image = (m._meta.db_table for m in tables)
     link = Stretch.body_areas.through._meta.db_table
     user = Program._meta.get_field("author").related_model._meta.db_table
-    parts = ("sessions", "items", "stretches", "areas")
+    parts = ("sessions", "items", "stretches", "areas", "images")
     counts = ", ".join(
         f"(SELECT COUNT(*) FROM {t}), (SELECT SUM(version) FROM {t}), (SELECT MAX(id) FROM {t})" for t in parts
     )
@@ -185,7 +186,8 @@ def _stamp_sql() -> str:
         ),
         stretches AS (SELECT st.id, st.version FROM {stretch} st WHERE st.id IN (SELECT stretch_id FROM items)),
         links AS (SELECT l.id, l.bodyarea_id FROM {link} l WHERE l.stretch_id IN (SELECT id FROM stretches)),
-        areas AS (SELECT a.id, a.version FROM {area} a WHERE a.id IN (SELECT bodyarea_id FROM links))
+        areas AS (SELECT a.id, a.version FROM {area} a WHERE a.id IN (SELECT bodyarea_id FROM links)),
+        images AS (SELECT im.id, im.version FROM {image} im WHERE im.stretch_id IN (SELECT id FROM stretches))
         SELECT program.*, {counts}, (SELECT COUNT(*) FROM links), (SELECT MAX(id) FROM links) FROM program
     """
 
@@ -194,7 +196,7 @@ def program_detail_stamp(*, slug: str) -> tuple:
     """What a published program's detail is made of, read in one query; any write to it changes the stamp.
 
     The program's row (its version and its author's name), then for its
-    sessions, items, stretches and their body areas: how many rows, the sum of
+    sessions, items, stretches, their body areas and their pictures: how many rows, the sum of
     their versions (every write adds one: CatalogueModel) and the highest id;
     for the links between stretches and body areas, how many and the highest id.
     Raises Program.DoesNotExist for an unknown slug or an unpublished program.
@@ -208,8 +210,8 @@ def program_detail_stamp(*, slug: str) -> tuple:
 
 
 def program_page(*, slug: str, include_unpublished: bool = False) -> ProgramPage:
-    """Everything the program page shows, in four queries: the program with its author,
-    its sessions, their items with the stretch, and the stretches' body areas.
+    """Everything the program page shows, in five queries: the program with its author,
+    its sessions, their items with the stretch, and the stretches' body areas and pictures.
 
     Raises Program.DoesNotExist for an unknown slug, or for a draft or archived
     program unless `include_unpublished` (the staff preview).
@@ -232,12 +234,13 @@ def program_plan(program: Program, *, sessions: list[ProgramSession], items: lis
     items_of: dict[int, list[SessionItem]] = defaultdict(list)
     for item in items:
         items_of[item.session_id].append(item)
-    # One instance per stretch (select_related made one per item), then one query for their body areas.
+    # One instance per stretch (select_related made one per item), then one query each for their
+    # body areas and their pictures.
     stretches: dict[int, Stretch] = {}
     for session in sessions:
         for item in items_of[session.pk]:
             item.stretch = stretches.setdefault(item.stretch_id, item.stretch)
-    prefetch_related_objects(list(stretches.values()), "body_areas")
+    prefetch_related_objects(list(stretches.values()), "body_areas", "images")
     areas = {area.pk: area for stretch in stretches.values() for area in stretch.body_areas.all()}
     by_slot = {(s.week, s.day): s for s in sessions}
     last_week = max((s.week for s in sessions), default=0)
@@ -263,6 +266,76 @@ def program_plan(program: Program, *, sessions: list[ProgramSession], items: lis
         stretches=list(stretches.values()),
         body_areas=sorted(areas.values(), key=lambda a: a.name),
         session_count=len(sessions),
+    )
+
+
+# --- The printable handout (docs/handout.md) --------------------------------------------------
+
+
+@dataclass
+class HandoutStretch:
+    """One stretch as the handout prints it, with the amounts to do as the pages say them."""
+
+    stretch: Stretch
+    doses: list[str]
+    note: str = ""
+
+    @property
+    def figures(self) -> list[tuple[str, StretchImage]]:
+        """(stored file name, picture) for each of the stretch's pictures, from the prefetched `images`."""
+        return [(media.print_file_name(image), image) for image in self.stretch.images.all()]
+
+
+@dataclass
+class ProgramHandout:
+    page: ProgramPage
+    stretches: list[HandoutStretch]
+
+
+@dataclass
+class SessionHandout:
+    enrolment: Enrolment
+    session: ProgramSession
+    falls_on: dt.date
+    today: dt.date
+    stretches: list[HandoutStretch]
+
+
+def item_dose_text(item: SessionItem) -> str:
+    """An item's prescription with its rest, as the session page shows it."""
+    if item.sets > 1 and item.rest_seconds:
+        return f"{item.prescription_text} · rest {item.rest_seconds} s between sets"
+    return item.prescription_text
+
+
+def program_handout(*, slug: str) -> ProgramHandout:
+    """A published program's handout: its page (program_page's four queries) and, per stretch,
+    every prescription the plan gives it, in the order the plan first asks for it.
+
+    Raises Program.DoesNotExist for an unknown slug or an unpublished program.
+    """
+    page = program_page(slug=slug)
+    doses: dict[int, list[str]] = {stretch.pk: [] for stretch in page.stretches}
+    for week in page.weeks:
+        for day in week.days:
+            for item in day.items:
+                text = item_dose_text(item)
+                if text not in doses[item.stretch_id]:
+                    doses[item.stretch_id].append(text)
+    return ProgramHandout(page=page, stretches=[HandoutStretch(stretch=s, doses=doses[s.pk]) for s in page.stretches])
+
+
+def session_handout(*, enrolment: Enrolment, session: ProgramSession, today: dt.date) -> SessionHandout:
+    """One of a member's sessions as a handout; reads `session.items` through session_items_prefetch."""
+    return SessionHandout(
+        enrolment=enrolment,
+        session=session,
+        falls_on=enrolment.date_of_session(session, today=today),
+        today=today,
+        stretches=[
+            HandoutStretch(stretch=item.stretch, doses=[item_dose_text(item)], note=item.notes)
+            for item in session.items.all()
+        ],
     )
 
 
@@ -500,3 +573,22 @@ def enrolment_progress(*, enrolment: Enrolment, today: dt.date) -> EnrolmentProg
         progress=schedule.progress(scheduled, today=today),
         calendar=schedule.calendar(scheduled, start_date=enrolment.start_date, today=today, pauses=pauses),
     )
+
+
+# Today and the next three days: enough for a long weekend with no signal.
+OFFLINE_DAYS = 4
+
+
+def member_offline_sessions(*, member, today: dt.date, days: int = OFFLINE_DAYS) -> list[tuple[Enrolment, SessionSlot]]:
+    """The sessions a member can open with no network (docs/push.md), in three queries.
+
+    For each current enrolment: the sessions falling on today and the next
+    days, done or not, and the oldest one still open from before, to catch up on.
+    """
+    sessions = []
+    for enrolment in member_dashboard_enrolments(member=member).current:
+        slots = enrolment_progress(enrolment=enrolment, today=today).slots
+        oldest_open = [s for s in slots if s.date < today and not s.done][:1]
+        coming = [s for s in slots if today <= s.date < today + dt.timedelta(days=days)]
+        sessions += [(enrolment, slot) for slot in oldest_open + coming]
+    return sessions

@@ -7,10 +7,15 @@ EnrolmentError whose message is shown to the member as it is.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone, translation
@@ -20,7 +25,18 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from stretchhub import l10n
 
-from .models import PAIN_MAX, PAIN_MIN, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
+from . import media
+from .models import (
+    PAIN_MAX,
+    PAIN_MIN,
+    Completion,
+    Enrolment,
+    Program,
+    ProgramSession,
+    SessionItem,
+    Stretch,
+    StretchImage,
+)
 from .selectors import member_local_today
 
 # How far the start date of a new enrolment may lie from the member's today.
@@ -580,3 +596,174 @@ def session_items_reorder(*, session: ProgramSession, item_ids: Sequence[int]) -
     if sorted(item_ids) != sorted(by_pk):
         raise ProgramError(_("The new order must list every stretch of the session exactly once."))
     return session_items_arrange(session=session, items=[by_pk[pk] for pk in item_ids])
+
+
+# --- Stretch pictures and video ----------------------------------------------------------------------
+# Files are checked (programs/media.py) before anything is written, then stored
+# under new random names; a failure half-way removes what it had stored, and a
+# replaced or deleted file is removed only once the row's change has committed.
+
+
+def _media_name(folder: str, extension: str) -> str:
+    return f"{folder}/{uuid.uuid4().hex}.{extension}"
+
+
+def _delete_files_on_commit(names: Iterable[str]) -> None:
+    names = [n for n in names if n]
+    if names:
+        transaction.on_commit(lambda: _delete_files(names))
+
+
+def _delete_files(names: Iterable[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+def _image_files(image: StretchImage) -> list[str]:
+    renditions = [media.rendition_name(image.image.name, w) for w in media.rendition_widths(image.width)]
+    return [image.image.name, *renditions, image.svg.name]
+
+
+def _clean_alt(alt: str) -> str:
+    alt = " ".join(alt.split())
+    if not alt:
+        raise ValidationError("Describe what the body does in the picture (alt text).", code="alt_required")
+    return alt
+
+
+def stretch_image_add(
+    *,
+    stretch: Stretch,
+    alt: str,
+    upload: File | None = None,
+    prepared: media.PreparedImage | None = None,
+    caption: str = "",
+    side: str = "",
+    order: int | None = None,
+    svg: bytes | None = None,
+    svg_name: str = "",
+) -> StretchImage:
+    """Add a picture to a stretch: stored re-encoded, with its responsive sizes, at the end unless `order` is given.
+
+    `upload` is checked here unless the caller passes what media.image_prepare
+    made of it already (`prepared`). `svg` is for trusted drawings from this
+    repository only (the seed illustrations): members' and trainers' uploads are
+    raster. Raises ValidationError, with nothing stored, for a refused file.
+    """
+    if prepared is None:
+        if upload is None:
+            raise ValueError("Give the upload or what media.image_prepare made of it.")
+        prepared = media.image_prepare(upload)
+    alt = _clean_alt(alt)
+    if side not in StretchImage.Side.values:
+        raise ValidationError("The side must be left, right or none.", code="side")
+    if svg is not None:
+        media.svg_size(svg)  # a drawing without a viewBox is a mistake in the repository: fail loudly
+    written: list[str] = []
+    try:
+        name = default_storage.save(_media_name("stretches/images", prepared.extension), ContentFile(prepared.content))
+        written.append(name)
+        for rendition in media.rendition_files(ContentFile(prepared.content, name=name), width=prepared.width):
+            rendition.generate(force=True)
+            written.append(rendition.name)
+        if svg is None:
+            svg_name = ""
+        else:
+            svg_name = default_storage.save(svg_name or _media_name("stretches/drawings", "svg"), ContentFile(svg))
+            written.append(svg_name)
+        with transaction.atomic():
+            Stretch.objects.select_for_update().filter(pk=stretch.pk).first()
+            if order is None:
+                order = (StretchImage.objects.filter(stretch=stretch).aggregate(top=Max("order"))["top"] or 0) + 1
+            return StretchImage.objects.create(
+                stretch=stretch,
+                order=order,
+                image=name,
+                width=prepared.width,
+                height=prepared.height,
+                svg=svg_name,
+                alt=alt,
+                caption=caption.strip(),
+                side=side,
+            )
+    except BaseException:
+        _delete_files(written)
+        raise
+
+
+def stretch_image_delete(*, image: StretchImage) -> None:
+    """Remove a picture and, once that has committed, its files."""
+    names = _image_files(image)
+    with transaction.atomic():
+        image.delete()
+        _delete_files_on_commit(names)
+
+
+def stretch_images_arrange(*, stretch: Stretch, images: Sequence[StretchImage]) -> list[StretchImage]:
+    """Save the stretch's pictures (their texts changed or not) in the given order, numbered 1, 2, 3, …"""
+    with transaction.atomic():
+        listed = {image.pk for image in images}
+        rest = list(StretchImage.objects.filter(stretch=stretch).exclude(pk__in=listed).order_by("order", "pk"))
+        arranged = [*images, *rest]
+        for position, image in enumerate(arranged, start=1):
+            if image.stretch_id != stretch.pk:
+                raise ProgramError("A picture can only be arranged among its own stretch's pictures.")
+            image.alt = _clean_alt(image.alt)
+            image.order = position
+            image.save()
+    return arranged
+
+
+def _stretch_video_replace(stretch: Stretch, **values) -> Stretch:
+    old = [stretch.video.name, stretch.video_poster.name]
+    with transaction.atomic():
+        for name, value in values.items():
+            setattr(stretch, name, value)
+        stretch.save(update_fields=[*values, "updated_at"])
+        _delete_files_on_commit(n for n in old if n not in values.values())
+    return stretch
+
+
+def stretch_video_upload(*, stretch: Stretch, video: File, poster: File) -> Stretch:
+    """Give a stretch an uploaded video (MP4 or WebM) and its poster picture, in place of any video it had.
+
+    Both files are checked before either is stored (ValidationError, nothing stored).
+    """
+    extension = media.video_check(video)
+    prepared = media.image_prepare(poster, max_edge=media.POSTER_MAX_EDGE)
+    written: list[str] = []
+    try:
+        video.seek(0)
+        written.append(default_storage.save(_media_name("stretches/videos", extension), video))
+        written.append(
+            default_storage.save(_media_name("stretches/posters", prepared.extension), ContentFile(prepared.content))
+        )
+        return _stretch_video_replace(
+            stretch,
+            video=written[0],
+            video_poster=written[1],
+            video_poster_width=prepared.width,
+            video_poster_height=prepared.height,
+            video_embed_url="",
+        )
+    except BaseException:
+        _delete_files(written)
+        raise
+
+
+def stretch_video_embed(*, stretch: Stretch, url: str) -> Stretch:
+    """Show a YouTube or Vimeo video with the stretch, in place of any video it had (ValidationError if not one)."""
+    return _stretch_video_replace(
+        stretch,
+        video="",
+        video_poster="",
+        video_poster_width=None,
+        video_poster_height=None,
+        video_embed_url=media.video_embed_normalise(url),
+    )
+
+
+def stretch_video_remove(*, stretch: Stretch) -> Stretch:
+    return _stretch_video_replace(
+        stretch, video="", video_poster="", video_poster_width=None, video_poster_height=None, video_embed_url=""
+    )

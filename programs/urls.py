@@ -8,6 +8,7 @@ urlpatterns = [
     path("programs/", views.catalogue, name="catalogue"),
     path("programs/<slug:slug>/", views.detail, name="detail"),
     path("programs/<slug:slug>/preview/", views.preview, name="preview"),
+    path("programs/<slug:slug>/handout.pdf", views.program_handout, name="handout"),
     # Member pages (member_views.py)
     path("programs/<slug:slug>/enrol/", member_views.enrol, name="enrol"),
     path("today/", member_views.dashboard, name="dashboard"),
@@ -19,6 +20,11 @@ urlpatterns = [
     path("enrolments/<int:pk>/restart/", member_views.enrolment_restart, name="enrolment_restart"),
     path("enrolments/<int:pk>/reminder/", member_views.enrolment_reminder, name="enrolment_reminder"),
     path("enrolments/<int:pk>/sessions/<int:session_pk>/", member_views.session_detail, name="session"),
+    path(
+        "enrolments/<int:pk>/sessions/<int:session_pk>/handout.pdf",
+        member_views.session_handout,
+        name="session_handout",
+    ),
     path("enrolments/<int:pk>/sessions/<int:session_pk>/tick/", member_views.session_tick, name="session_tick"),
     path("enrolments/<int:pk>/sessions/<int:session_pk>/undo/", member_views.session_undo, name="session_undo"),
 ]

@@ -12,8 +12,9 @@ from functools import cache
 
 from django.conf import settings
 
-SOURCES = ("accounts", "programs", "stretchhub", "templates")
-SUFFIXES = {".py", ".html", ".txt", ".json"}
+# static/ for the stylesheet the printable handout is rendered with.
+SOURCES = ("accounts", "programs", "stretchhub", "templates", "static")
+SUFFIXES = {".py", ".html", ".txt", ".json", ".css"}
 
 
 @cache

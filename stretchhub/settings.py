@@ -1,6 +1,7 @@
 """StretchHub settings, read once from the environment (the variables: README, "Configuration")."""
 
 import datetime as dt
+from email.utils import parseaddr
 from pathlib import Path
 
 import dj_database_url
@@ -8,7 +9,8 @@ from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_str, env_url
+from .env import env_bool, env_int, env_list, env_str, env_url, s3_media_options
+from .vapid import private_key as _vapid_private_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -39,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "adminsortable2",
+    "imagekit",
     "rest_framework",
     "rest_framework_api_key",
     "django_filters",
@@ -155,6 +158,45 @@ STORAGES = {
 # but has no collected files, so it serves from the source folders like `make run`.
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
+# Media: stretch pictures and videos (docs/media.md). Without a bucket they are
+# files under var/media/ that Django serves itself (`make run`, the tests);
+# production must name an S3-compatible bucket, since a container's disk is
+# neither shared between web containers nor kept across deploys. Objects are
+# written once under names that never change, and read straight from the
+# bucket's public address (MEDIA_S3_PUBLIC_URL): links in emails never expire.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
+MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"
+if not DEBUG and not MEDIA_S3_BUCKET:
+    raise ImproperlyConfigured(
+        "Set MEDIA_S3_BUCKET (and MEDIA_S3_PUBLIC_URL) when DJANGO_DEBUG is off: media must live in a bucket."
+    )
+MEDIA_ORIGIN = None
+if MEDIA_S3_BUCKET:
+    _s3 = s3_media_options(bucket=MEDIA_S3_BUCKET, cache_control=MEDIA_CACHE_CONTROL)
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3.options}
+    MEDIA_ORIGIN = _s3.public_origin
+# Django serves media itself only from the filesystem: a bucket serves its own.
+MEDIA_SERVED_BY_DJANGO = not MEDIA_S3_BUCKET
+# Upload limits (programs/media.py): a larger file is refused before it is decoded or stored.
+MEDIA_IMAGE_MAX_BYTES = env_int("MEDIA_IMAGE_MAX_MB", 10) * 1024 * 1024
+MEDIA_IMAGE_MAX_PIXELS = env_int("MEDIA_IMAGE_MAX_MEGAPIXELS", 40) * 1_000_000
+MEDIA_VIDEO_MAX_BYTES = env_int("MEDIA_VIDEO_MAX_MB", 100) * 1024 * 1024
+for _name, _value in (
+    ("MEDIA_IMAGE_MAX_MB", MEDIA_IMAGE_MAX_BYTES),
+    ("MEDIA_IMAGE_MAX_MEGAPIXELS", MEDIA_IMAGE_MAX_PIXELS),
+    ("MEDIA_VIDEO_MAX_MB", MEDIA_VIDEO_MAX_BYTES),
+):
+    if _value <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number.")
+# Uploads above this are spooled to a temporary file, not held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# A picture's responsive sizes: made once, when it is uploaded (services.stretch_image_add),
+# and never looked for at render time (Optimistic: assume they exist).
+IMAGEKIT_CACHEFILE_DIR = "sizes"
+IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.Optimistic"
+
 # The cache holds nothing the database does not: rate-limit counters, beat's
 # heartbeat and entries keyed by the data they show (docs/caching.md). Losing
 # it loses nothing, so a Redis outage only slows pages down: django-redis
@@ -213,19 +255,25 @@ X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy (django-csp). Scripts and styles only from our own
 # files, or inline with the per-response nonce (request.csp_nonce /
-# {{ CSP_NONCE }}); no style="" attributes either. Trainers' media are links,
-# never embeds. The one inline style allowed by hash is the API docs page's
-# (drf-spectacular's swagger_ui.html; a test fails if an upgrade changes it).
+# {{ CSP_NONCE }}); no style="" attributes either. Pictures and videos also
+# from the media bucket. The one inline style allowed by hash is the API docs
+# page's (drf-spectacular's swagger_ui.html; a test fails if an upgrade changes it).
 SWAGGER_UI_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF, NONCE, SWAGGER_UI_STYLE_HASH],
-        "img-src": [SELF, "data:"],
-        "media-src": [SELF],
+        "img-src": [SELF, "data:", *([MEDIA_ORIGIN] if MEDIA_ORIGIN else [])],
+        "media-src": [SELF, *([MEDIA_ORIGIN] if MEDIA_ORIGIN else [])],
+        # No frames by default: a page that shows a YouTube or Vimeo video adds
+        # that player's origin, and only that one (programs.media.allow_embeds).
+        "frame-src": [NONE],
         "font-src": [SELF],
         "connect-src": [SELF],
+        # The web app manifest and the service worker (/sw.js), both our own (docs/push.md).
+        "manifest-src": [SELF],
+        "worker-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],
@@ -279,6 +327,28 @@ else:
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "StretchHub <hello@stretchhub.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Web Push (docs/push.md): reminders and catch-up nudges on members' devices.
+# The VAPID key signs every push; browsers subscribe with its public half, so a
+# new key means every device switches push on again. Production must be given
+# one. In development `make run` writes one to var/ (manage.py push_keys),
+# read here when the variable is unset; without either, push is unavailable.
+VAPID_DEV_KEY_FILE = VAR_DIR / "vapid-private-key.txt"
+VAPID_PRIVATE_KEY = env_str(
+    "VAPID_PRIVATE_KEY",
+    VAPID_DEV_KEY_FILE.read_text().strip() if DEBUG and VAPID_DEV_KEY_FILE.exists() else None,
+    required=not DEBUG,
+)
+if VAPID_PRIVATE_KEY:
+    _vapid_private_key(VAPID_PRIVATE_KEY)  # fails loudly on a bad value
+# Who push services may contact about our pushes (RFC 8292): a mailto: or https: URL.
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", f"mailto:{parseaddr(DEFAULT_FROM_EMAIL)[1]}")
+if not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured(f"VAPID_SUBJECT must be a mailto: or https:// URL; got {VAPID_SUBJECT!r}.")
+# Push services are public https hosts; development and the tests run their own on 127.0.0.1.
+WEB_PUSH_ALLOW_PRIVATE = env_bool("WEB_PUSH_ALLOW_PRIVATE", DEBUG)
+# One push's timeout; like EMAIL_TIMEOUT it stays under the outbox's sending lease.
+WEB_PUSH_TIMEOUT_SECONDS = env_int("WEB_PUSH_TIMEOUT_SECONDS", 10)
 
 # Celery. With no broker configured, kombu's filesystem transport uses a folder
 # as the queue, so `make run` needs no server; production sets redis://.
@@ -464,6 +534,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs every step of every handout at INFO; its warnings (a CSS rule it skips) still show.
+    "loggers": {"weasyprint": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }
 
 VAR_DIR.mkdir(exist_ok=True)

@@ -1,11 +1,13 @@
 import time
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
+from django.views.static import serve
 
 from .tasks import HEARTBEAT_KEY, heartbeat_cache
 
@@ -76,3 +78,17 @@ def healthz(request):
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
     # Browsers ask for /favicon.ico on pages that name no icon (the admin, the API docs).
     return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+def media(request: HttpRequest, path: str):
+    """A stored picture or video from var/media/, when media live on the filesystem (`make run`, the tests).
+
+    Every name is written once and never reused (programs/media.py), so
+    browsers may keep a copy for a year, as they do for the bucket's objects.
+    """
+    try:
+        response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    except (OSError, ValueError):  # a name too long for the filesystem, a NUL byte: no such file either
+        raise Http404("No such file.") from None
+    response["Cache-Control"] = settings.MEDIA_CACHE_CONTROL
+    return response

@@ -63,3 +63,9 @@ def _site_language():
 
     with translation.override(settings.LANGUAGE_CODE):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _own_media_folder(settings, tmp_path_factory):
+    # Stored pictures and videos go to a folder of each test's own, never to var/media/.
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")

@@ -1,9 +1,13 @@
 import datetime as dt
+import io
 
 import factory
+from django.core.files.base import ContentFile
+from PIL import Image
 
 from accounts.models import Partner, User
-from programs.models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch
+from programs import services
+from programs.models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch, StretchImage
 from programs.roles import trainers_group
 
 PASSWORD = "stretch-it-out-42"
@@ -136,3 +140,36 @@ def build_program(*, weeks: int = 2, days: tuple[int, ...] = (1, 3, 5), items_pe
             for order, stretch in enumerate(stretches):
                 SessionItemFactory(session=session, stretch=stretch, order=order)
     return program
+
+
+def picture_bytes(
+    *, format: str = "JPEG", size: tuple[int, int] = (800, 600), colour=(11, 110, 98), exif: Image.Exif | None = None
+) -> bytes:
+    """A real picture file, as a camera or an editor would write it."""
+    image = Image.new("RGBA" if format == "PNG" else "RGB", size, colour)
+    out = io.BytesIO()
+    options = {"exif": exif.tobytes()} if exif is not None else {}
+    image.save(out, format=format, **options)
+    return out.getvalue()
+
+
+def picture_upload(name: str = "stretch.jpg", **kwargs) -> ContentFile:
+    return ContentFile(picture_bytes(**kwargs), name=name)
+
+
+class StretchImageFactory(factory.django.DjangoModelFactory):
+    """A stored picture, made the one way pictures are made: through services.stretch_image_add."""
+
+    class Meta:
+        model = StretchImage
+
+    stretch = factory.SubFactory(StretchFactory)
+    alt = "Standing tall, both arms reach up overhead."
+    caption = ""
+    side = ""
+    size = (800, 600)
+
+    @classmethod
+    def _create(cls, model_class, *, stretch, alt, caption, side, size, **kwargs):
+        upload = picture_upload(size=size)
+        return services.stretch_image_add(stretch=stretch, upload=upload, alt=alt, caption=caption, side=side, **kwargs)

@@ -20,13 +20,13 @@ from django.core.cache import cache
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from accounts.models import Partner
+from stretchhub import outbound
 
-from . import transport
 from .models import EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .payloads import event_data
 
@@ -49,6 +49,9 @@ SWITCH_OFF_AFTER = dt.timedelta(days=3)
 PREVIOUS_SECRET_VALID_FOR = dt.timedelta(hours=24)
 RETENTION = dt.timedelta(days=30)
 SEND_BATCH = 100
+# Rows claimed (and recorded) together: the claim and the bookkeeping cost a
+# few queries per batch instead of per delivery.
+CLAIM_BATCH = 20
 # How long "a sender is queued or running for this endpoint" holds without the sender saying it finished.
 SENDER_MARK_SECONDS = 60
 
@@ -151,8 +154,8 @@ def new_secret() -> str:
 def endpoint_url_check(*, url: str) -> None:
     """Refuse a URL that is not https or reaches a private address (WebhookError)."""
     try:
-        transport.resolve_checked(url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
-    except transport.UnsafeURL as refusal:
+        outbound.resolve_checked(url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
+    except outbound.UnsafeURL as refusal:
         raise WebhookError(str(refusal)) from None
 
 
@@ -230,12 +233,12 @@ def body_of(event: WebhookEvent) -> bytes:
     return json.dumps(event.payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-# The endpoint's first due row that is first in line for its member, claimed in
-# one statement. Written in SQL because it runs once per delivery and the ORM
-# spent more time compiling it than the database did running it.
+# The endpoint's due rows that are first in line for their member (so at most
+# one per member), oldest first, claimed in one statement. Written in SQL because
+# the ORM spent more time compiling it than the database did running it.
 _CLAIM_SQL = """
 UPDATE {table} SET locked_until = %(until)s
-WHERE id = (
+WHERE id IN (
     SELECT d.id FROM {table} d
     WHERE d.endpoint_id = %(endpoint)s AND d.status = 'pending' AND d.next_attempt_at <= %(now)s
       AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
@@ -244,49 +247,71 @@ WHERE id = (
           WHERE e.endpoint_id = d.endpoint_id AND e.status = 'pending' AND e.ordering_key = d.ordering_key
             AND e.ordering_key <> '' AND e.event_id < d.event_id
       )
-    ORDER BY d.event_id LIMIT 1 {skip_locked}
+    ORDER BY d.event_id LIMIT %(batch)s {skip_locked}
 )
 AND status = 'pending' AND (locked_until IS NULL OR locked_until < %(now)s)
 RETURNING id
 """
 
 
-def _claim_next(endpoint_id: int, now: dt.datetime) -> WebhookDelivery | None:
-    """Take the endpoint's first due row (with its event and endpoint) for this sender; None when nothing is due."""
+def _claim(endpoint_id: int, now: dt.datetime, *, batch: int) -> tuple[list[WebhookDelivery], dt.datetime]:
+    """Take up to `batch` due rows of the endpoint for this sender, in event order, and the claim's end."""
     # The guarantee: a conditional UPDATE only one sender can win, so a row is
     # POSTed by one sender at a time. A sender that dies keeps the claim until
-    # the lease runs out, then the row is taken again: at least once, and the
+    # the lease runs out, then the rows are taken again: at least once, and the
     # receiver dedupes by webhook-id. SKIP LOCKED (PostgreSQL) lets several
-    # senders of one endpoint each take a different member's row instead of
-    # waiting for the same one; SQLite serialises writers anyway.
+    # senders of one endpoint each take different members' rows instead of
+    # waiting for the same ones; SQLite serialises writers anyway.
     skip_locked = "FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     sql = _CLAIM_SQL.format(table=WebhookDelivery._meta.db_table, skip_locked=skip_locked)
     until = now + dt.timedelta(seconds=settings.WEBHOOKS_CLAIM_LEASE_SECONDS)
     with connection.cursor() as cursor:
         adapt = connection.ops.adapt_datetimefield_value  # as the ORM stores them (SQLite: text)
-        cursor.execute(sql, {"until": adapt(until), "endpoint": endpoint_id, "now": adapt(now)})
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return WebhookDelivery.objects.select_related("event", "endpoint").get(pk=row[0])
+        cursor.execute(sql, {"until": adapt(until), "endpoint": endpoint_id, "now": adapt(now), "batch": batch})
+        ids = [row[0] for row in cursor.fetchall()]
+    deliveries = list(WebhookDelivery.objects.select_related("event", "endpoint").filter(pk__in=ids).order_by("event"))
+    # One endpoint object for the batch, so what one attempt learns about its health the next one sees.
+    for delivery in deliveries[1:]:
+        delivery.endpoint = deliveries[0].endpoint
+    return deliveries, until
+
+
+def _release(deliveries: list[WebhookDelivery]) -> None:
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(locked_until=None)
 
 
 def deliveries_send(
-    *, endpoint_id: int, limit: int = SEND_BATCH, clock: Callable[[], dt.datetime] = timezone.now
+    *,
+    endpoint_id: int,
+    limit: int = SEND_BATCH,
+    claim_batch: int = CLAIM_BATCH,
+    clock: Callable[[], dt.datetime] = timezone.now,
 ) -> int:
-    """Send the endpoint's due deliveries, oldest first, one at a time; how many were attempted."""
+    """Send the endpoint's due deliveries, oldest first, a claimed batch at a time; how many were attempted."""
     attempted = 0
+    timeout = dt.timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS)
     while attempted < limit:
-        now = clock()
-        delivery = _claim_next(endpoint_id, now)
-        if delivery is None:
+        deliveries, claimed_until = _claim(endpoint_id, clock(), batch=min(claim_batch, limit - attempted))
+        if not deliveries:
             break
-        _attempt(delivery, now=now, clock=clock)
-        attempted += 1
+        outcomes = []
+        for n, delivery in enumerate(deliveries):
+            # Never POST a row whose claim could run out mid-request (another
+            # sender may take it then): hand the rest back for the next claim.
+            if clock() + timeout >= claimed_until:
+                _release(deliveries[n:])
+                break
+            outcomes.append((delivery, _attempt(delivery, now=clock()), clock()))
+        # Recorded together, once the batch is sent: a sender that dies before
+        # this sends those rows again after the lease, which at least once allows.
+        if not outcomes:
+            break
+        _attempts_record(outcomes)
+        attempted += len(outcomes)
     return attempted
 
 
-def _attempt(delivery: WebhookDelivery, *, now: dt.datetime, clock: Callable[[], dt.datetime]) -> None:
+def _attempt(delivery: WebhookDelivery, *, now: dt.datetime) -> outbound.Answer:
     endpoint, event = delivery.endpoint, delivery.event
     body = body_of(event)
     headers = {
@@ -296,50 +321,75 @@ def _attempt(delivery: WebhookDelivery, *, now: dt.datetime, clock: Callable[[],
         "User-Agent": "StretchHub-Webhooks/1",
     }
     if not endpoint.is_active and event.type != EventType.WEBHOOK_TEST:
-        answer = transport.Answer(None, "the endpoint is switched off")
-    else:
-        answer = transport.post(
-            endpoint.url,
-            body=body,
-            headers=headers,
-            allow_private=settings.WEBHOOKS_ALLOW_PRIVATE,
-            timeout=settings.WEBHOOKS_TIMEOUT_SECONDS,
+        return outbound.Answer(None, "the endpoint is switched off")
+    return outbound.post(
+        endpoint.url,
+        body=body,
+        headers=headers,
+        allow_private=settings.WEBHOOKS_ALLOW_PRIVATE,
+        timeout=settings.WEBHOOKS_TIMEOUT_SECONDS,
+    )
+
+
+def _attempts_record(outcomes: list[tuple[WebhookDelivery, outbound.Answer, dt.datetime]]) -> None:
+    succeeded = [(delivery, answer, at) for delivery, answer, at in outcomes if answer.ok]
+    with transaction.atomic():
+        # The usual batch: every row succeeded, most with the same status code; one UPDATE per code.
+        by_code: dict[int, list] = {}
+        for delivery, answer, at in succeeded:
+            by_code.setdefault(answer.status, []).append((delivery, at))
+        for code, rows in by_code.items():
+            WebhookDelivery.objects.filter(pk__in=[delivery.pk for delivery, _at in rows]).update(
+                status=WebhookDelivery.Status.SUCCEEDED,
+                attempts=F("attempts") + 1,
+                last_attempt_at=Case(*(When(pk=delivery.pk, then=Value(at)) for delivery, at in rows)),
+                last_response_code=code,
+                last_error="",
+                locked_until=None,
+                next_attempt_at=None,
+            )
+        for delivery, answer, at in outcomes:
+            if not answer.ok:
+                _failure_record(delivery, answer, at=at)
+        WebhookAttempt.objects.bulk_create(
+            WebhookAttempt(
+                delivery=delivery,
+                at=at,
+                succeeded=answer.ok,
+                response_code=answer.status,
+                error=answer.error or ("" if answer.ok else f"HTTP {answer.status}"),
+            )
+            for delivery, answer, at in outcomes
         )
-    _attempt_record(delivery, answer, at=clock())
+        for delivery, answer, at in outcomes:
+            if delivery.endpoint.is_active:
+                _endpoint_health_record(delivery.endpoint, ok=answer.ok, at=at)
 
 
-def _attempt_record(delivery: WebhookDelivery, answer: transport.Answer, *, at: dt.datetime) -> None:
+def _failure_record(delivery: WebhookDelivery, answer: outbound.Answer, *, at: dt.datetime) -> None:
     delivery.attempts += 1
     delivery.last_attempt_at = at
     delivery.last_response_code = answer.status
-    delivery.last_error = answer.error or ("" if answer.ok else f"HTTP {answer.status}")
+    delivery.last_error = answer.error or f"HTTP {answer.status}"
     delivery.locked_until = None
-    if answer.ok:
-        delivery.status = WebhookDelivery.Status.SUCCEEDED
-        delivery.next_attempt_at = None
-    elif delivery.attempts > len(RETRY_SCHEDULE) or not delivery.endpoint.is_active:
+    if delivery.attempts > len(RETRY_SCHEDULE) or not delivery.endpoint.is_active:
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.next_attempt_at = None
     else:
         wait = RETRY_SCHEDULE[delivery.attempts - 1].total_seconds()
-        delivery.next_attempt_at = at + dt.timedelta(seconds=wait * random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER))
-    with transaction.atomic():
-        delivery.save(
-            update_fields=[
-                "attempts",
-                "last_attempt_at",
-                "last_response_code",
-                "last_error",
-                "locked_until",
-                "status",
-                "next_attempt_at",
-            ]
-        )
-        WebhookAttempt.objects.create(
-            delivery=delivery, at=at, succeeded=answer.ok, response_code=answer.status, error=delivery.last_error
-        )
-        if delivery.endpoint.is_active:
-            _endpoint_health_record(delivery.endpoint, ok=answer.ok, at=at)
+        jitter = random.uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)
+        delivery.next_attempt_at = at + dt.timedelta(seconds=wait * jitter)
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_attempt_at",
+            "last_response_code",
+            "last_error",
+            "locked_until",
+            "status",
+            "next_attempt_at",
+        ]
+    )
 
 
 def _endpoint_health_record(endpoint: WebhookEndpoint, *, ok: bool, at: dt.datetime) -> None:
@@ -347,8 +397,11 @@ def _endpoint_health_record(endpoint: WebhookEndpoint, *, ok: bool, at: dt.datet
         # As loaded with the row: a failure recorded meanwhile by another sender is cleared by the next success.
         if endpoint.failing_since is not None:
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+            endpoint.failing_since = None
         return
-    WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=at)
+    if endpoint.failing_since is None:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=at)
+        endpoint.failing_since = at
     # Only one sender switches it off (and writes to the partner): the conditional UPDATE decides.
     switched_off = WebhookEndpoint.objects.filter(
         pk=endpoint.pk, is_active=True, failing_since__lte=at - SWITCH_OFF_AFTER

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from programs import schedule, selectors, services
+from programs import media, schedule, selectors, services
 from programs.models import PAIN_MAX, PAIN_MIN, BodyArea, Completion, Enrolment, Program, SessionItem, Stretch
 from programs.services import NOTE_MAX_LENGTH
 from stretchhub.api.fields import MAX_ID, LocalTimeField, StrictInputSerializer, TextField
@@ -38,10 +38,56 @@ class ItemPrescriptionSerializer(PrescriptionSerializer):
     text = serializers.CharField(source="prescription_text", help_text="The prescription in words.")
 
 
+class StretchImageSerializer(serializers.Serializer):
+    """One picture of a stretch (programs.media.Picture), in the stretch's order."""
+
+    src = serializers.URLField(
+        help_text="The picture to show: a drawing (SVG) for our own illustrations, otherwise a JPEG or PNG."
+    )
+    srcset = serializers.CharField(
+        help_text="The same picture as JPEG or PNG at several widths (`url 320w, …`), for an `<img srcset>` or "
+        "for clients that cannot show SVG."
+    )
+    width = serializers.IntegerField(
+        help_text="Width in pixels of the widest size (its aspect ratio is the picture's)."
+    )
+    height = serializers.IntegerField()
+    alt = serializers.CharField(help_text="What the body does in the picture, for people who cannot see it.")
+    caption = serializers.CharField(allow_blank=True)
+    side = serializers.ChoiceField(
+        choices=["", "left", "right"],
+        allow_blank=True,
+        help_text="For a stretch done on each side: the side the picture shows (mirror it for the other); empty "
+        "otherwise.",
+    )
+
+    def to_representation(self, image) -> dict:
+        return _image(image)
+
+
+class StretchVideoSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["file", "embed"], help_text="`file`: play `src` in a video element; `embed`: show it in a frame."
+    )
+    src = serializers.URLField(help_text="The video file, or the player page of a YouTube (no-cookie) or Vimeo video.")
+    content_type = serializers.ChoiceField(
+        choices=sorted(media.VIDEO_CONTENT_TYPES.values()), allow_null=True, help_text="For a file."
+    )
+    poster = serializers.URLField(allow_null=True, help_text="For a file: the picture shown before it plays.")
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    provider = serializers.ChoiceField(choices=["youtube", "vimeo"], allow_null=True, help_text="For an embed.")
+
+    def to_representation(self, stretch) -> dict | None:
+        return _video(stretch)
+
+
 class StretchSerializer(serializers.ModelSerializer):
     body_areas = BodyAreaSerializer(many=True)
     difficulty_label = serializers.CharField(source="get_difficulty_display")
     default_prescription = DefaultPrescriptionSerializer(source="*")
+    images = StretchImageSerializer(many=True, help_text="The stretch's pictures, in order.")
+    video = StretchVideoSerializer(source="*", allow_null=True, help_text="The stretch's video, if it has one.")
 
     class Meta:
         model = Stretch
@@ -57,6 +103,8 @@ class StretchSerializer(serializers.ModelSerializer):
             "difficulty_label",
             "default_prescription",
             "media_url",
+            "images",
+            "video",
         ]
 
 
@@ -217,9 +265,39 @@ def _stretch_detail(stretch: Stretch) -> dict:
             "text": stretch.default_prescription_text,
         },
         "media_url": stretch.media_url,
+        "images": [_image(image) for image in stretch.images.all()],
+        "video": _video(stretch),
         "steps": stretch.step_list,
         "cues": stretch.cue_list,
         "cautions": stretch.caution_list,
+    }
+
+
+def _image(image) -> dict:
+    picture = media.picture(image, absolute=True)
+    return {
+        "src": picture.src,
+        "srcset": picture.srcset,
+        "width": picture.width,
+        "height": picture.height,
+        "alt": picture.alt,
+        "caption": picture.caption,
+        "side": picture.side,
+    }
+
+
+def _video(stretch: Stretch) -> dict | None:
+    video = media.video(stretch, absolute=True)
+    if video is None:
+        return None
+    return {
+        "kind": video.kind,
+        "src": video.src,
+        "content_type": video.content_type,
+        "poster": video.poster,
+        "width": video.width,
+        "height": video.height,
+        "provider": video.provider,
     }
 
 

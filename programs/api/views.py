@@ -59,7 +59,7 @@ class BodyAreaViewSet(mixins.ListModelMixin, CatalogueViewSet):
 )
 @extend_schema(tags=["catalogue"])
 class StretchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CatalogueViewSet):
-    queryset = Stretch.objects.filter(status=Stretch.Status.PUBLISHED).prefetch_related("body_areas")
+    queryset = Stretch.objects.filter(status=Stretch.Status.PUBLISHED).prefetch_related("body_areas", "images")
     filter_backends = [StrictFilterBackend, SearchFilter, StrictOrderingFilter]
     filterset_class = StretchFilter
     # Both languages: a member searching in German finds a stretch whose German name is not written yet.

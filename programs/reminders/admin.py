@@ -6,10 +6,12 @@ from .models import OutboxMessage
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    """Every email the outbox sent or will send, read-only: rows are written by the dispatcher and senders only."""
+    """Every message (email or push) the outbox sent or will send, read-only: rows are written by the
+    dispatcher and senders only."""
 
     list_display = [
         "kind",
+        "channel",
         "recipient",
         "program",
         "local_date",
@@ -21,6 +23,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     ]
     list_filter = [
         "kind",
+        "channel",
         "status",
         ("local_date", admin.DateFieldListFilter),
         ("due_at", admin.DateFieldListFilter),

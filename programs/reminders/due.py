@@ -70,16 +70,15 @@ def reminders_wanted(
     member_active: bool = True,
     member_email: str = "",
     member_email_reminders: bool = True,
+    member_push_devices: bool = False,
 ) -> bool:
-    """Whether an enrolment may get reminders at all (status and switches)."""
-    return (
-        status == "active"
-        and reminders_enabled
-        and member_exists
-        and member_active
-        and bool(member_email)
-        and member_email_reminders
-    )
+    """Whether an enrolment may get reminders at all: its status and switches, and a way to reach the member.
+
+    By email (an address, and the member's email switch for the kind) or on a
+    device where the member switched push on (docs/push.md).
+    """
+    reachable = (bool(member_email) and member_email_reminders) or member_push_devices
+    return status == "active" and reminders_enabled and member_exists and member_active and reachable
 
 
 def next_reminder_at(

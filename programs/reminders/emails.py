@@ -14,6 +14,7 @@ from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from programs import media
 from programs.models import Enrolment, ProgramSession, SessionItem
 from stretchhub import l10n
 from stretchhub.i18n import user_language
@@ -35,8 +36,8 @@ class ReminderContent:
 
 
 def load_sessions(session_ids: Iterable[int]) -> dict[int, ProgramSession]:
-    """Sessions with their stretches in order, in two queries."""
-    items = SessionItem.objects.select_related("stretch").order_by("order")
+    """Sessions with their stretches in order and the stretches' pictures, in three queries."""
+    items = SessionItem.objects.select_related("stretch").prefetch_related("stretch__images").order_by("order")
     return {
         session.pk: session
         for session in ProgramSession.objects.filter(pk__in=set(session_ids)).prefetch_related(
@@ -83,6 +84,24 @@ def outbox_email(
     )
     email.attach_alternative(render_to_string(f"reminders/email/{template}.html", context), "text/html")
     return email
+
+
+# How wide a stretch's picture is shown in an email, in CSS pixels.
+EMAIL_PICTURE_WIDTH = 96
+
+
+def _email_picture(stretch) -> dict | None:
+    """The stretch's first picture, small, by absolute URL: the email reads the same without it."""
+    image = next(iter(stretch.images.all()), None)
+    if image is None:
+        return None
+    picture = media.picture(image, absolute=True)
+    return {
+        "src": picture.email_src,
+        "alt": picture.alt,
+        "width": EMAIL_PICTURE_WIDTH,
+        "height": round(EMAIL_PICTURE_WIDTH * picture.height / picture.width),
+    }
 
 
 def _date_label(date: dt.date) -> str:
@@ -135,6 +154,7 @@ def _reminder_message(
                 "prescription": item.prescription_text,
                 "per_side": item.per_side,
                 "notes": item.notes,
+                "picture": _email_picture(item.stretch),
             }
             for item in session.items.all()
         ],

@@ -1,4 +1,4 @@
-"""Every kind of email the outbox sends, in one list: who dispatches which rows, who builds which message."""
+"""Every kind of message the outbox sends, in one list: who dispatches which rows, who builds which message."""
 
 from __future__ import annotations
 

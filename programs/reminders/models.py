@@ -5,12 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 class OutboxMessage(models.Model):
-    """One email to one person, for one natural key: the claim that makes it go out once.
+    """One message to one person on one channel, for one natural key: the claim that makes it go out once.
 
     Every kind of message goes through this one outbox (docs/messages.md):
     reminders and catch-up nudges belong to an enrolment and a local date, the
     weekly summary to a member and a local week (keyed by its Monday), the
-    trainer digest to a trainer and a local date.
+    trainer digest to a trainer and a local date. Reminders and nudges also go
+    as push, one row per device (docs/push.md); everything else is email.
     """
 
     class Kind(models.TextChoices):
@@ -18,6 +19,10 @@ class OutboxMessage(models.Model):
         NUDGE = "nudge", _("Catch-up nudge")
         WEEKLY_SUMMARY = "weekly_summary", _("Weekly summary")
         TRAINER_DIGEST = "trainer_digest", _("Trainer digest")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        PUSH = "push", "Push"
 
     class Status(models.TextChoices):
         CLAIMED = "claimed", _("Claimed (sending)")
@@ -30,6 +35,12 @@ class OutboxMessage(models.Model):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outbox_messages")
     enrolment = models.ForeignKey(
         "programs.Enrolment", null=True, blank=True, on_delete=models.CASCADE, related_name="outbox_messages"
+    )
+    channel = models.CharField(max_length=5, choices=Channel, default=Channel.EMAIL)
+    # The device a push goes to. Kept when the device is removed (null then), so
+    # the row still tells what happened; a push row is never dispatched without one.
+    push_subscription = models.ForeignKey(
+        "accounts.PushSubscription", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox_messages"
     )
     # The recipient's local date the message is for; for the weekly summary,
     # the Monday of its local week.
@@ -54,13 +65,23 @@ class OutboxMessage(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["enrolment", "kind", "local_date"],
-                condition=Q(enrolment__isnull=False),
+                condition=Q(enrolment__isnull=False, channel="email"),
                 name="one_message_per_enrolment_kind_day",
+            ),
+            models.UniqueConstraint(
+                fields=["enrolment", "kind", "local_date", "push_subscription"],
+                condition=Q(channel="push"),
+                name="one_push_per_enrolment_kind_day_device",
             ),
             models.UniqueConstraint(
                 fields=["recipient", "kind", "local_date"],
                 condition=Q(enrolment__isnull=True),
                 name="one_message_per_person_kind_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel="push", enrolment__isnull=False)
+                | Q(channel="email", push_subscription__isnull=True),
+                name="outbox_push_rows_belong_to_an_enrolment",
             ),
         ]
         indexes = [

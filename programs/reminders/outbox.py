@@ -1,6 +1,7 @@
-"""The outbox every email goes through: dispatch, the fenced claim, leases, retries and sending.
+"""The outbox every message goes through: dispatch, the fenced claim, leases, retries and sending.
 
-One `OutboxMessage` row is one email for one natural key (docs/messages.md).
+One `OutboxMessage` row is one message on one channel — an email, or a push to
+one device — for one natural key (docs/messages.md, docs/push.md).
 What a kind of message adds — when it is due, whether it is still wanted, what
 it says — lives with that kind (programs/reminders/kinds.py lists them); how a
 row is queued, claimed, kept, retried and marked lives here, once for all.
@@ -37,10 +38,12 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from . import push
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
 Status = OutboxMessage.Status
+Channel = OutboxMessage.Channel
 
 # Recipients handled per round of queries: keeps IN lists under SQLite's
 # parameter limit and memory flat at 100,000 recipients.
@@ -92,8 +95,8 @@ class MessageKind(Protocol):
 
     def build(
         self, messages: list[OutboxMessage], *, now: dt.datetime, skip: Skip
-    ) -> list[tuple[OutboxMessage, EmailMultiAlternatives]]:
-        """Re-check each claimed row, skip(row, reason) the unwanted, build the others' emails."""
+    ) -> list[tuple[OutboxMessage, EmailMultiAlternatives | push.Notification]]:
+        """Re-check each claimed row, skip(row, reason) the unwanted, build the others' email or push."""
 
 
 def locked(queryset: QuerySet) -> QuerySet:
@@ -114,11 +117,15 @@ def new_row(
     now: dt.datetime,
     enrolment_id: int | None = None,
     payload: dict | None = None,
+    channel: str = Channel.EMAIL,
+    push_subscription_id: int | None = None,
 ) -> OutboxMessage:
     """A row claimed for this dispatch round, or skipped when it is already too late to send."""
     missed = now - due_at > missed_after()
     return OutboxMessage(
         kind=kind,
+        channel=channel,
+        push_subscription_id=push_subscription_id,
         recipient_id=recipient_id,
         enrolment_id=enrolment_id,
         local_date=local_date,
@@ -405,7 +412,8 @@ class _Outcome:
         self._write(message, status=Status.FAILED, lease_until=None, last_error=error)
         self.result.failed += 1
 
-    def transient(self, message: OutboxMessage, error: str) -> None:
+    def transient(self, message: OutboxMessage, error: str, *, wait: dt.timedelta | None = None) -> None:
+        """Retried after its backoff, or after `wait` when the other end asked for longer (Retry-After)."""
         if message.attempts >= MAX_ATTEMPTS:
             self.failed(message, f"Gave up after {message.attempts} attempts. {error}")
             return
@@ -414,7 +422,7 @@ class _Outcome:
             message,
             status=Status.RETRYING,
             claimed_at=failed_at,
-            lease_until=failed_at + retry_backoff(message.attempts),
+            lease_until=failed_at + max(retry_backoff(message.attempts), wait or dt.timedelta(0)),
             last_error=error,
         )
         self.result.retrying += 1
@@ -436,7 +444,10 @@ def _claim(ids: Sequence[int], *, token: dt.datetime, claim: dt.datetime) -> lis
     # killed sending process. Marking SENT before sending would turn the same
     # crash into a silently lost email, the worse failure (docs/messages.md);
     # a message the server had not accepted is not delivered, and sending it
-    # again is right. On PostgreSQL the SENT marks commit without waiting for
+    # again is right. A push is one row per device and the same holds for it,
+    # the push service's 201 being the acceptance: a device gets at most one
+    # second copy, and never one because another device or the email failed.
+    # On PostgreSQL the SENT marks commit without waiting for
     # the disk (_marks_without_waiting_for_disk), so a crash of the database
     # server itself widens the window to its last fraction of a second of marks.
     ids = list(ids)
@@ -478,7 +489,7 @@ class _Lease:
 def send_batch(
     *, ids: Sequence[int], token: dt.datetime, builders: dict[str, MessageKind], now: dt.datetime | None = None
 ) -> SendResult:
-    """Send the rows still queued under `token`, over one SMTP connection.
+    """Send the rows still queued under `token`: the emails over one SMTP connection, then the pushes.
 
     Each kind re-checks its rows before sending (still wanted? anything to
     say?); every row ends sent, skipped, retrying or failed.
@@ -495,11 +506,11 @@ def send_batch(
 
     by_kind: dict[str, list[OutboxMessage]] = defaultdict(list)
     rows = OutboxMessage.objects.filter(pk__in=taken).select_related(
-        "recipient", "enrolment__member", "enrolment__program"
+        "recipient", "enrolment__member", "enrolment__program", "push_subscription"
     )
     for row in rows.order_by("pk"):
         by_kind[row.kind].append(row)
-    messages: list[tuple[OutboxMessage, EmailMultiAlternatives]] = []
+    messages: list[tuple[OutboxMessage, EmailMultiAlternatives | push.Notification]] = []
     for kind, kind_rows in by_kind.items():
         try:
             messages += builders[kind].build(kind_rows, now=now, skip=outcome.skipped)
@@ -510,15 +521,14 @@ def send_batch(
     if not messages:
         return result
 
-    smtp = get_connection(fail_silently=False)
-    try:
-        smtp.open()
-    except Exception as exc:
-        for row, _ in messages:
-            outcome.transient(row, f"Could not connect to the mail server. {_error_text(exc)}")
-        return result
+    emails = [(row, message) for row, message in messages if isinstance(message, EmailMultiAlternatives)]
+    pushes = [(row, message) for row, message in messages if isinstance(message, push.Notification)]
+    lease = _Lease(taken, claim=claim)
     with _marks_without_waiting_for_disk():
-        _send_each(smtp, messages, outcome, _Lease(taken, claim=claim))
+        if emails:
+            _send_emails(emails, outcome, lease)
+        if pushes:
+            _send_pushes(pushes, outcome, lease)
     return result
 
 
@@ -543,7 +553,14 @@ def _marks_without_waiting_for_disk():
             cursor.execute("RESET synchronous_commit")
 
 
-def _send_each(smtp, messages, outcome: _Outcome, lease: _Lease) -> None:
+def _send_emails(messages, outcome: _Outcome, lease: _Lease) -> None:
+    smtp = get_connection(fail_silently=False)
+    try:
+        smtp.open()
+    except Exception as exc:
+        for row, _ in messages:
+            outcome.transient(row, f"Could not connect to the mail server. {_error_text(exc)}")
+        return
     try:
         for position, (row, message) in enumerate(messages):
             lease.renew_if_due()
@@ -570,3 +587,29 @@ def _send_each(smtp, messages, outcome: _Outcome, lease: _Lease) -> None:
             smtp.close()
         except Exception:  # every message already has its outcome; QUIT failing changes none
             log.warning("Closing the SMTP connection failed", exc_info=True)
+
+
+def _send_pushes(messages: list[tuple[OutboxMessage, push.Notification]], outcome: _Outcome, lease: _Lease) -> None:
+    """One POST per device. A push service's answer is about that device alone, so one failing stops no other.
+
+    The same guarantee as email (see the claim): a row is marked sent only
+    after its push service answered 201, so a sender killed in between sends
+    that one push again.
+    """
+    from accounts.services import push_subscription_gone
+
+    signatures = push.Signatures()
+    for row, notification in messages:
+        lease.renew_if_due()
+        if row.pk not in lease.held:
+            outcome.result.lost += 1
+            continue
+        answer = push.send(notification, signatures=signatures)
+        if answer.sent:
+            outcome.sent(row)
+        elif answer.transient:
+            outcome.transient(row, answer.error, wait=answer.wait)
+        else:
+            outcome.failed(row, answer.error)
+            if answer.gone:
+                push_subscription_gone(subscription_id=notification.subscription.pk)

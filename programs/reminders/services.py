@@ -1,5 +1,5 @@
-"""An enrolment's emails, reminders and catch-up nudges: keeping Enrolment.next_reminder_at right,
-and the two message kinds the outbox dispatches and sends for it."""
+"""An enrolment's reminders and catch-up nudges: keeping Enrolment.next_reminder_at right,
+and the two message kinds the outbox dispatches and sends for it, by email and as push."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import PushSubscription
 from programs import schedule
 from programs.models import Completion, Enrolment, ProgramSession
 
-from . import due, outbox
+from . import due, links, outbox, push
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
 Kind = OutboxMessage.Kind
+Channel = OutboxMessage.Channel
 CHUNK = outbox.CHUNK
 # The kinds that belong to an enrolment and a local date: between them, at most one email a day.
 ENROLMENT_KINDS = (Kind.REMINDER, Kind.NUDGE)
@@ -72,29 +74,58 @@ def enrolment_schedules(enrolments: Sequence[Enrolment], *, today_by_id: dict[in
     return result
 
 
-def _wants(enrolment: Enrolment, *, switch: str) -> bool:
+def with_push_devices(enrolments: QuerySet) -> QuerySet:
+    """Enrolments with `has_push_device`: whether their member switched push on anywhere (no extra query)."""
+    return enrolments.annotate(has_push_device=Exists(PushSubscription.objects.filter(user_id=OuterRef("member_id"))))
+
+
+def _wants(enrolment: Enrolment, *, switch: str, email: bool = True, devices: bool | None = None) -> bool:
     member = enrolment.member
     return due.reminders_wanted(
         status=enrolment.status,
         reminders_enabled=enrolment.reminders_enabled,
         member_exists=member is not None,
         member_active=bool(member and member.is_active),
-        member_email=member.email if member else "",
+        member_email=member.email if member and email else "",
         member_email_reminders=bool(member and getattr(member, switch)),
+        member_push_devices=getattr(enrolment, "has_push_device", False) if devices is None else devices,
     )
 
 
 def wants_reminders(enrolment: Enrolment) -> bool:
+    """By email or on a device; `enrolment` comes from with_push_devices()."""
     return _wants(enrolment, switch="email_reminders")
 
 
 def wants_nudges(enrolment: Enrolment) -> bool:
-    """Nudges have their own switch; the enrolment's own (its unsubscribe link) stops them too."""
+    """Nudges have their own email switch; the enrolment's own (its unsubscribe link) stops them on every channel."""
     return _wants(enrolment, switch="nudge_emails")
 
 
-def wants_email(enrolment: Enrolment) -> bool:
+def wants_messages(enrolment: Enrolment) -> bool:
     return wants_reminders(enrolment) or wants_nudges(enrolment)
+
+
+def by_email(enrolment: Enrolment, *, kind: str) -> bool:
+    switch = "email_reminders" if kind == Kind.REMINDER else "nudge_emails"
+    return _wants(enrolment, switch=switch, devices=False)
+
+
+def by_push(enrolment: Enrolment, *, devices: bool) -> bool:
+    """Pushes follow the enrolment and the account, not the email switches: a member may have push instead of email."""
+    return _wants(enrolment, switch="email_reminders", email=False, devices=devices)
+
+
+def _devices_of(enrolments: Sequence[Enrolment]) -> dict[int, list[int]]:
+    """Member id → the ids of their push devices, for the enrolments whose member has any (one query, or none)."""
+    members = {e.member_id for e in enrolments if getattr(e, "has_push_device", False)}
+    devices: dict[int, list[int]] = defaultdict(list)
+    if members:
+        for user_id, pk in (
+            PushSubscription.objects.filter(user_id__in=members).order_by("pk").values_list("user_id", "pk")
+        ):
+            devices[user_id].append(pk)
+    return devices
 
 
 def _handled_dates(enrolment_ids: list[int], *, since: dt.date) -> dict[int, set[dt.date]]:
@@ -107,9 +138,12 @@ def _handled_dates(enrolment_ids: list[int], *, since: dt.date) -> dict[int, set
 
 
 def next_reminders(enrolments: Sequence[Enrolment], *, now: dt.datetime) -> dict[int, dt.datetime | None]:
-    """The next reminder or nudge instant of each enrolment (loaded with its member), in three queries."""
+    """The next reminder or nudge instant of each enrolment, in three queries.
+
+    The enrolments come with their member and from with_push_devices().
+    """
     result: dict[int, dt.datetime | None] = {e.pk: None for e in enrolments}
-    wanted = [e for e in enrolments if wants_email(e)]
+    wanted = [e for e in enrolments if wants_messages(e)]
     if not wanted:
         return result
     today_by_id = {e.pk: due.local_date_of(now, due.zone(e.member.timezone)) for e in wanted}
@@ -154,7 +188,9 @@ def reminder_schedule_refresh(*, enrolments: Iterable[Enrolment], now: dt.dateti
     ids = list(dict.fromkeys(e.pk for e in given))
     new_values: dict[int, dt.datetime | None] = {}
     for start in range(0, len(ids), CHUNK):
-        fresh = list(Enrolment.objects.filter(pk__in=ids[start : start + CHUNK]).select_related("member"))
+        fresh = list(
+            with_push_devices(Enrolment.objects.filter(pk__in=ids[start : start + CHUNK])).select_related("member")
+        )
         computed = next_reminders(fresh, now=now)
         changed = []
         for enrolment in fresh:
@@ -176,16 +212,21 @@ def due_enrolments_query(*, now: dt.datetime):
 
 
 class EnrolmentMessages:
-    """Dispatch of reminders and nudges: both are due at an enrolment's next_reminder_at."""
+    """Dispatch of reminders and nudges: both are due at an enrolment's next_reminder_at.
+
+    One row per channel: the email, and a push for each of the member's devices.
+    """
 
     def dispatch_chunk(
         self, *, now: dt.datetime, token: dt.datetime, lease_until: dt.datetime
     ) -> list[OutboxMessage] | None:
         """Claim the next chunk of due enrolments: rows in, next_reminder_at moved on."""
-        enrolments = list(outbox.locked(due_enrolments_query(now=now).select_related("member"))[:CHUNK])
+        query = with_push_devices(due_enrolments_query(now=now)).select_related("member")
+        enrolments = list(outbox.locked(query)[:CHUNK])
         if not enrolments:
             return None
-        wanted = [e for e in enrolments if wants_email(e)]
+        wanted = [e for e in enrolments if wants_messages(e)]
+        devices = _devices_of(wanted)
         today_by_id = {e.pk: due.local_date_of(now, due.zone(e.member.timezone)) for e in wanted}
         schedules = {item.enrolment.pk: item for item in enrolment_schedules(wanted, today_by_id=today_by_id)}
         since = min(today_by_id.values(), default=now.date()) - dt.timedelta(days=2)
@@ -205,18 +246,23 @@ class EnrolmentMessages:
             elif nudges and due.nudge_missed_session(item.sessions, local_date) is not None:
                 kind = Kind.NUDGE
             if kind is not None and local_date not in handled[enrolment.pk]:
-                rows.append(
-                    outbox.new_row(
-                        kind=kind,
-                        recipient_id=enrolment.member_id,
-                        enrolment_id=enrolment.pk,
-                        local_date=local_date,
-                        due_at=stored,
-                        token=token,
-                        lease_until=lease_until,
-                        now=now,
-                    )
+                row = dict(
+                    kind=kind,
+                    recipient_id=enrolment.member_id,
+                    enrolment_id=enrolment.pk,
+                    local_date=local_date,
+                    due_at=stored,
+                    token=token,
+                    lease_until=lease_until,
+                    now=now,
                 )
+                if by_email(enrolment, kind=kind):
+                    rows.append(outbox.new_row(**row))
+                if by_push(enrolment, devices=bool(devices[enrolment.member_id])):
+                    rows += [
+                        outbox.new_row(**row, channel=Channel.PUSH, push_subscription_id=device)
+                        for device in devices[enrolment.member_id]
+                    ]
             # After a missed day, today's email may still be due (even if its
             # time has passed): the next round of this loop picks it up.
             enrolment.next_reminder_at = due.next_reminder_at(
@@ -230,7 +276,8 @@ class EnrolmentMessages:
                 nudges=nudges,
             )
         # Insert-or-nothing: a row that already exists for (enrolment, kind,
-        # local date) — from a duplicate dispatcher, a second beat — is left alone.
+        # local date) on its channel and device — from a duplicate dispatcher,
+        # a second beat — is left alone.
         OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
         outbox.save_next_instants(enrolments, field="next_reminder_at")
         return rows
@@ -246,9 +293,16 @@ class _Planned:
 
 
 def _plan(
-    messages: list[OutboxMessage], *, now: dt.datetime, skip: outbox.Skip, wanted, session_for, unwanted: str, gone: str
+    messages: list[OutboxMessage],
+    *,
+    now: dt.datetime,
+    skip: outbox.Skip,
+    kind: str,
+    session_for,
+    unwanted: str,
+    gone: str,
 ) -> list[_Planned]:
-    """Re-check each row right before sending; the rows still worth an email, with their session."""
+    """Re-check each row right before sending; the rows still worth a message, with their session."""
     enrolments = [m.enrolment for m in messages]
     today_by_id = {e.pk: due.local_date_of(now, due.zone(e.member.timezone if e.member else "UTC")) for e in enrolments}
     schedules = {item.enrolment.pk: item for item in enrolment_schedules(enrolments, today_by_id=today_by_id)}
@@ -256,7 +310,9 @@ def _plan(
     for message in messages:
         item = schedules[message.enrolment_id]
         session = session_for(item.sessions, message.local_date)
-        if not wanted(message.enrolment):
+        if message.channel == Channel.PUSH and message.push_subscription is None:
+            skip(message, "The device was removed before the push went out.")
+        elif not _row_wanted(message, kind=kind):
             skip(message, unwanted)
         elif session is None:
             skip(message, gone)
@@ -267,17 +323,26 @@ def _plan(
     return planned
 
 
+def _row_wanted(message: OutboxMessage, *, kind: str) -> bool:
+    if message.channel == Channel.PUSH:
+        return by_push(message.enrolment, devices=True)
+    return by_email(message.enrolment, kind=kind)
+
+
+Outgoing = EmailMultiAlternatives | push.Notification
+
+
 class Reminders:
     def build(
         self, messages: list[OutboxMessage], *, now: dt.datetime, skip: outbox.Skip
-    ) -> list[tuple[OutboxMessage, EmailMultiAlternatives]]:
+    ) -> list[tuple[OutboxMessage, Outgoing]]:
         from . import emails
 
         planned = _plan(
             messages,
             now=now,
             skip=skip,
-            wanted=wants_reminders,
+            kind=Kind.REMINDER,
             session_for=due.session_on,
             unwanted="Reminders were switched off or the enrolment is no longer active.",
             gone="The day's session was done before the reminder went out.",
@@ -298,20 +363,25 @@ class Reminders:
         wanted_ids = {c.session_id for c in contents} | {pk for c in contents for _, pk in c.open_earlier[:1]}
         sessions = emails.load_sessions(wanted_ids)
         shared = emails.SharedContext.build()
-        return [(c.delivery, emails.reminder_message(content=c, sessions=sessions, shared=shared)) for c in contents]
+        return [
+            (c.delivery, _reminder_push(c, sessions, shared.urls))
+            if c.delivery.channel == Channel.PUSH
+            else (c.delivery, emails.reminder_message(content=c, sessions=sessions, shared=shared))
+            for c in contents
+        ]
 
 
 class Nudges:
     def build(
         self, messages: list[OutboxMessage], *, now: dt.datetime, skip: outbox.Skip
-    ) -> list[tuple[OutboxMessage, EmailMultiAlternatives]]:
+    ) -> list[tuple[OutboxMessage, Outgoing]]:
         from . import emails
 
         planned = _plan(
             messages,
             now=now,
             skip=skip,
-            wanted=wants_nudges,
+            kind=Kind.NUDGE,
             session_for=due.nudge_missed_session,
             unwanted="Nudges were switched off or the enrolment is no longer active.",
             gone="The member caught up (or the day has a session of its own) before the nudge went out.",
@@ -319,18 +389,45 @@ class Nudges:
         session_ids = {p.message.pk: p.schedule.session_ids[p.session.day_number] for p in planned}
         sessions = emails.load_sessions(session_ids.values())
         shared = emails.SharedContext.build()
-        return [
-            (
-                p.message,
-                emails.nudge_message(
-                    message=p.message,
-                    missed_date=p.session.date,
-                    session=sessions[session_ids[p.message.pk]],
-                    shared=shared,
-                ),
-            )
-            for p in planned
-        ]
+        outgoing: list[tuple[OutboxMessage, Outgoing]] = []
+        for p in planned:
+            session = sessions[session_ids[p.message.pk]]
+            if p.message.channel == Channel.PUSH:
+                message = _nudge_push(p.message, session=session, urls=shared.urls)
+            else:
+                message = emails.nudge_message(
+                    message=p.message, missed_date=p.session.date, session=session, shared=shared
+                )
+            outgoing.append((p.message, message))
+        return outgoing
+
+
+def _reminder_push(content, sessions: dict[int, ProgramSession], urls: links.LinkPrefixes) -> push.Notification:
+    enrolment = content.enrolment
+    session = sessions[content.session_id]
+    return push.reminder_notification(
+        subscription=content.delivery.push_subscription,
+        program_title=enrolment.program.title,
+        session_title=session.title,
+        stretch_count=len(session.items.all()),
+        open_count=len(content.open_earlier),
+        url=links.session_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
+        done_url=links.done_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
+        enrolment_id=enrolment.pk,
+    )
+
+
+def _nudge_push(message: OutboxMessage, *, session: ProgramSession, urls: links.LinkPrefixes) -> push.Notification:
+    enrolment = message.enrolment
+    return push.nudge_notification(
+        subscription=message.push_subscription,
+        program_title=enrolment.program.title,
+        session_title=session.title,
+        stretch_count=len(session.items.all()),
+        url=links.session_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
+        done_url=links.done_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
+        enrolment_id=enrolment.pk,
+    )
 
 
 ENROLMENT_MESSAGES = EnrolmentMessages()

@@ -1,6 +1,9 @@
 /* Forms marked data-fragment-form post with fetch and swap the server's HTML
  * fragment into the page (tick off, undo) — no full page reload. Without
  * JavaScript, or when fetch fails, they are ordinary POST + redirect forms.
+ * When no answer comes at all (no network), a "fragment:offline" event on the
+ * form lets another script keep it for later (pwa.js queues ticks); after a
+ * swap, "fragment:replaced" on the document says the page changed.
  */
 (function () {
   "use strict";
@@ -33,6 +36,10 @@
       credentials: "same-origin",
       headers: { "X-Fragment": "1" },
     })
+      .catch(function (error) {
+        error.noAnswer = true;
+        throw error;
+      })
       .then(function (response) {
         // 400 carries the form with its errors; anything else unexpected falls
         // back to the ordinary form post so the member still gets a page.
@@ -50,9 +57,19 @@
         announce(invalid ? gettext("Please correct the errors:") + " " + invalid.textContent.trim() : fresh.dataset.announce);
         var focusTarget = invalid ? fresh.querySelector("[aria-invalid=true]") || fresh : fresh;
         focusTarget.focus();
+        document.dispatchEvent(new CustomEvent("fragment:replaced"));
       })
-      .catch(function () {
-        HTMLFormElement.prototype.submit.call(form);
+      .catch(function (error) {
+        var kept =
+          error.noAnswer && !form.dispatchEvent(new CustomEvent("fragment:offline", { bubbles: true, cancelable: true }));
+        if (!kept) {
+          HTMLFormElement.prototype.submit.call(form);
+          return;
+        }
+        buttons.forEach(function (b) {
+          b.disabled = false;
+        });
+        box.removeAttribute("aria-busy");
       });
   });
 })();

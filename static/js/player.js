@@ -8,6 +8,10 @@
  *
  * data-speed on #player makes every timer N times faster (tests, development;
  * the server only sets it when settings.PLAYER_SPEED_PARAM is on).
+ *
+ * The stage shows the current stretch's pictures, copied from its card
+ * ([data-picture], each with the side it shows), or its video, muted and
+ * inline. On a side a picture does not show, it is mirrored.
  */
 (function () {
   "use strict";
@@ -45,6 +49,8 @@
       steps: Array.prototype.map.call(el.querySelectorAll("[data-steps] li"), function (li) {
         return li.textContent.trim();
       }),
+      pictures: Array.prototype.slice.call(el.querySelectorAll("[data-picture]")),
+      video: el.querySelector("[data-video]"),
     };
   });
   if (!items.length) return;
@@ -72,7 +78,9 @@
     howSteps: $("[data-how-steps]"),
     live: $("[data-live]"),
     paused: $("[data-paused]"),
+    media: $("[data-media]"),
   };
+  var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
   /* ---- The plan: a flat list of steps ---- */
   var plan = [];
@@ -109,6 +117,7 @@
   var lastTick = 0;
   var wakeLock = null;
   var audio = null;
+  var shownMedia = "";
 
   /* ---- Helpers ---- */
   function formatClock(ms) {
@@ -211,6 +220,61 @@
     return n;
   }
 
+  /* ---- Pictures and video ---- */
+  function mediaFor(item, side) {
+    if (item.video) {
+      var video = item.video.cloneNode(true);
+      if (video.tagName === "IFRAME") {
+        video.src = video.dataset.playerSrc;
+        video.removeAttribute("loading");
+      } else {
+        video.muted = true;
+        video.loop = true;
+        video.playsInline = true;
+        video.preload = "auto";
+      }
+      video.removeAttribute("data-video");
+      return [video];
+    }
+    return item.pictures.map(function (figure) {
+      var copy = figure.cloneNode(true);
+      var mirrored = Boolean(side && figure.dataset.side && figure.dataset.side !== side);
+      copy.classList.toggle("is-mirrored", mirrored);
+      copy.dataset.mirrored = mirrored ? "true" : "false";
+      copy.removeAttribute("data-picture");
+      var img = copy.querySelector("img");
+      img.loading = "eager";
+      if (img.hasAttribute("sizes")) img.sizes = "(min-width: 40rem) 32rem, 100vw";
+      return copy;
+    });
+  }
+
+  function renderMedia(step) {
+    var item = step.item;
+    var key = item ? item.index + ":" + (step.side || "") : "";
+    if (key === shownMedia) return;
+    shownMedia = key;
+    ui.media.textContent = "";
+    var nodes = item ? mediaFor(item, step.side) : [];
+    nodes.forEach(function (node) {
+      ui.media.appendChild(node);
+    });
+    ui.media.hidden = !nodes.length;
+    playVideo();
+  }
+
+  // The video plays while the player runs (unless the member asked for reduced motion) and waits while paused.
+  function playVideo() {
+    var video = ui.media.querySelector("video");
+    if (!video) return;
+    if (paused || reduceMotion) {
+      video.pause();
+      return;
+    }
+    var playing = video.play();
+    if (playing && playing.catch) playing.catch(function () {});
+  }
+
   /* ---- Rendering ---- */
   function renderClock() {
     var step = plan[index];
@@ -230,6 +294,7 @@
     ui.progress.setAttribute("aria-valuetext", t(gettext("%(done)s of %(total)s steps done"), { done: finished, total: workTotal }));
 
     ui.phase.textContent = phaseLabel(step);
+    renderMedia(step);
     if (done) {
       ui.where.textContent = t(gettext("All %(count)s stretches done"), { count: items.length });
       ui.name.textContent = gettext("Well done!");
@@ -325,6 +390,7 @@
     paused = !paused;
     lastTick = performance.now();
     renderToggle();
+    playVideo();
     announce(paused ? gettext("Paused.") : t(gettext("Resumed. %(phase)s."), { phase: phaseLabel(plan[index]) }));
   }
 
@@ -390,6 +456,8 @@
   function close() {
     stopTimer();
     releaseWakeLock();
+    ui.media.textContent = "";
+    shownMedia = "";
     root.hidden = true;
     launch.hidden = false;
     items.forEach(function (it) {

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import PushSubscription
 from tests.factories import CompletionFactory, EnrolmentFactory, build_program
 
 pytestmark = pytest.mark.django_db
@@ -90,5 +91,16 @@ def test_it_costs_the_same_queries_whatever_the_history(client, alice):
 
     data = json.loads(response.content)
     assert sum(len(e["completions"]) for e in data["enrolments"]) == 1 + 3 * 14
-    # The session, the user, enrolments with their programs, completions with their sessions.
-    assert len(large) == len(small) <= 4
+    # The session, the user, enrolments with their programs, completions with their sessions, push devices.
+    assert len(large) == len(small) <= 5
+
+
+def test_it_includes_the_members_push_devices(client, alice):
+    PushSubscription.objects.create(
+        user=alice, endpoint="https://push.example/1", p256dh="k", auth="a", label="Firefox on Android"
+    )
+    client.force_login(alice)
+
+    data = json.loads(client.get(EXPORT).content)
+
+    assert [device["label"] for device in data["push_devices"]] == ["Firefox on Android"]

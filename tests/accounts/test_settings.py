@@ -46,7 +46,8 @@ def alice_enrolled(alice, time_machine):
 def test_it_shows_the_current_settings_and_the_account_links(client, alice, django_assert_max_num_queries):
     client.force_login(alice)
 
-    with django_assert_max_num_queries(3):
+    # session, member, the member's push devices
+    with django_assert_max_num_queries(4):
         response = client.get(SETTINGS)
 
     html = response.content.decode()

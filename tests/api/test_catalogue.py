@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from programs import selectors
+from programs import selectors, services
 from programs.api.serializers import ProgramDetailSerializer
 from programs.models import BodyArea, Program, Stretch
 from tests.factories import (
@@ -11,6 +11,7 @@ from tests.factories import (
     ProgramSessionFactory,
     SessionItemFactory,
     StretchFactory,
+    StretchImageFactory,
     TrainerFactory,
     build_program,
 )
@@ -139,8 +140,8 @@ def test_it_answers_unknown_api_addresses_in_json(api):
 def test_it_builds_program_detail_in_constant_queries(api, django_assert_num_queries, weeks):
     build_program(weeks=weeks, days=(1, 2, 3, 4, 5), items_per_session=4, slug="big")
 
-    # the stamp, then program, sessions, items with stretches, stretches' body areas
-    with django_assert_num_queries(5):
+    # the stamp, then program, sessions, items with stretches, stretches' body areas and pictures
+    with django_assert_num_queries(6):
         assert api.get("/api/v1/programs/big/").status_code == 200
     # then the stamp alone: the body is kept under a key made from it
     with django_assert_num_queries(1):
@@ -159,6 +160,8 @@ def test_the_hand_written_program_detail_matches_its_declared_fields(published):
         body_areas=[hips, back], default_hold_seconds=None, default_reps=8, media_url="https://example.com/a.mp4"
     )
     hold = StretchFactory(cues="", cautions="Slowly.\n\nNever bounce.")
+    StretchImageFactory(stretch=reps, alt="Arms up.", caption="Start here.", side="left", size=(700, 500))
+    services.stretch_video_embed(stretch=hold, url="https://vimeo.com/76979871")
     first = ProgramSessionFactory(program=program, week=1, day=2, notes="Go gently.")
     SessionItemFactory(session=first, stretch=reps, order=0, hold_seconds=None, reps=10, sets=2, per_side=True)
     SessionItemFactory(session=first, stretch=hold, order=1, notes="Left side first.")
@@ -176,7 +179,7 @@ def test_it_lists_programs_and_stretches_in_constant_queries(api, django_assert_
 
     with django_assert_num_queries(3):  # count, page, body areas of the page
         assert len(api.get("/api/v1/programs/").json()["results"]) == count
-    with django_assert_num_queries(3):  # count, page, body areas
+    with django_assert_num_queries(4):  # count, page, body areas, pictures
         assert len(api.get("/api/v1/stretches/").json()["results"]) == count
 
 

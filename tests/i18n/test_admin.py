@@ -73,6 +73,9 @@ def test_a_trainer_saves_the_german_text(trainer_client):
         "difficulty": 1,
         "default_sets": 1,
         "default_hold_seconds": 30,
+        # The pictures inline, with no pictures.
+        "images-TOTAL_FORMS": 0,
+        "images-INITIAL_FORMS": 0,
     }
     response = trainer_client.post(reverse("admin:programs_stretch_change", args=[stretch.pk]), data)
     assert response.status_code == 302, response.context["adminform"].form.errors

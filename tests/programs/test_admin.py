@@ -497,6 +497,9 @@ def test_it_lets_a_trainer_add_a_stretch(trainer_client):
         "default_sets": 1,
         "default_hold_seconds": 30,
         "default_reps": "",
+        # The pictures inline, empty.
+        "images-TOTAL_FORMS": 0,
+        "images-INITIAL_FORMS": 0,
     }
     response = trainer_client.post(reverse("admin:programs_stretch_add"), data)
     assert response.status_code == 302

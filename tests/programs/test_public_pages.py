@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 # Pinned: a program page is one query for the program, one per level below it.
 HOME_QUERIES = 2  # programs with their shape, body areas of all of them
 CATALOGUE_QUERIES = 4  # + the chosen body area, and the choices of the filter form
-DETAIL_QUERIES = 4  # program + author, sessions, items + stretches, stretch body areas
+DETAIL_QUERIES = 5  # program + author, sessions, items + stretches, stretch body areas, stretch pictures
 
 
 @pytest.fixture(autouse=True)

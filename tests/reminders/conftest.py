@@ -45,3 +45,39 @@ def make_enrolments(
         )
         for n in range(count)
     ]
+
+
+@pytest.fixture
+def vapid_key(settings):
+    """A VAPID key of this test's own; pushes may go to 127.0.0.1."""
+    from stretchhub import vapid
+
+    settings.VAPID_PRIVATE_KEY = vapid.new_private_key()
+    settings.WEB_PUSH_ALLOW_PRIVATE = True
+    return settings.VAPID_PRIVATE_KEY
+
+
+@pytest.fixture
+def push_service(vapid_key):
+    """A real push service on 127.0.0.1 that checks the signature and decrypts each push (push_service.py)."""
+    from stretchhub import vapid
+
+    from .push_service import start_push_service
+
+    service = start_push_service(public_key=vapid.public_key(vapid_key))
+    yield service
+    service.stop()
+
+
+def subscribe(member, device) -> "PushSubscription":  # noqa: F821
+    """Switch push on for `member` on `device`, as the settings page does."""
+    from accounts.services import push_subscription_save
+
+    subscription, _ = push_subscription_save(
+        user=member,
+        endpoint=device.endpoint,
+        p256dh=device.subscription["keys"]["p256dh"],
+        auth=device.subscription["keys"]["auth"],
+        user_agent="Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36",
+    )
+    return subscription

@@ -52,7 +52,7 @@ from stretchhub.celery import app
 from tests.factories import EnrolmentFactory, UserFactory, build_program
 from tests.redis_server import redis_server_fixture
 
-from .conftest import EVERY_DAY
+from .conftest import EVERY_DAY, subscribe
 from .smtp_sink import Received, start_sink
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
@@ -201,6 +201,9 @@ def workers(database_url, sink, queue, tmp_path):
     started: list[Worker] = []
 
     def start() -> Worker:
+        if settings.VAPID_PRIVATE_KEY:
+            # The test's own key, which its push service checks (a test that pushes sets it).
+            env["VAPID_PRIVATE_KEY"] = settings.VAPID_PRIVATE_KEY
         worker = Worker(queue=queue, env=env, log=tmp_path / f"worker-{len(started) + 1}.log").start()
         started.append(worker)
         return worker
@@ -456,10 +459,21 @@ def lateness_table(lateness: dict[str, list[float]]) -> str:
 
 
 def test_every_due_message_goes_out_once_and_in_time_through_dispatcher_races_a_killed_worker_and_451s(
-    workers, sink, queue
+    push_service, workers, sink, queue
 ):
     due_at = a_minute_ago()
     enrolments = members_due(30, due_at=due_at) + members_due(12, due_at=due_at, missed_yesterday=True)
+    # Push on some devices as well as email: eight members with a phone, three with a phone
+    # and a laptop, four of the nudged with a phone. Each device is a row of its own.
+    devices = {}
+    for enrolment, count in [(e, 1) for e in enrolments[:8]] + [(e, 2) for e in enrolments[8:11]]:
+        for _ in range(count):
+            device = push_service.device()
+            devices[device.id] = (subscribe(enrolment.member, device).pk, Kind.REMINDER)
+    for enrolment in enrolments[30:34]:
+        device = push_service.device()
+        devices[device.id] = (subscribe(enrolment.member, device).pk, Kind.NUDGE)
+    reminder_schedule_refresh(enrolments=enrolments, now=due_at - dt.timedelta(seconds=30))
     summarised = members_due_a_weekly_summary(10, due_at=due_at)
     trainers = trainers_with_a_slipped_member(6)
     expected_kinds = {e.member.email: Kind.REMINDER for e in enrolments[:30]}
@@ -487,6 +501,20 @@ def test_every_due_message_goes_out_once_and_in_time_through_dispatcher_races_a_
 
     sink.reply = greylist
     sink.hold_at, sink.hold_mid_connection = 4, True
+    # The push services' equivalent: a busy one (429) or one with trouble (503) for the
+    # first attempt of every third device (four at most). Pushes go after the emails of
+    # their batch, mostly once the worker is dead, so these are not tied to the kill;
+    # their retry waits its backoff by design, and is kept out of the lateness bound.
+    refused_pushes: set[str] = set()
+    first_pushes = itertools.count()
+
+    def busy(device: str, attempt: int):
+        if attempt == 1 and len(refused_pushes) < 4 and next(first_pushes) % 3 == 0:
+            refused_pushes.add(device)
+            return (429, 1) if len(refused_pushes) % 2 else 503
+        return None
+
+    push_service.reply = busy
 
     first = workers()
     wait_for(first.ready, timeout=60, what="the worker", workers=[first])
@@ -504,12 +532,12 @@ def test_every_due_message_goes_out_once_and_in_time_through_dispatcher_races_a_
 
     def all_sent():
         statuses = list(OutboxMessage.objects.filter(recipient__in=recipients).values_list("status", flat=True))
-        return len(statuses) == len(recipients) and set(statuses) == {Status.SENT}
+        return len(statuses) == len(recipients) + len(devices) and set(statuses) == {Status.SENT}
 
     # Generous: the lateness bound below is the assertion, this only stops a hung test.
-    wait_for(all_sent, timeout=170, what="every message sent", workers=[first, second], beat=beat)
+    wait_for(all_sent, timeout=240, what="every message sent", workers=[first, second], beat=beat)
 
-    rows = rows_of(recipients)
+    rows = [r for r in rows_of(recipients) if r.channel == OutboxMessage.Channel.EMAIL]
     row_by_email = {r.recipient.email: r for r in rows}
     assert {email: r.kind for email, r in row_by_email.items()} == expected_kinds
     row_by_message_id = {outbox.message_id(r): r for r in rows}
@@ -530,6 +558,15 @@ def test_every_due_message_goes_out_once_and_in_time_through_dispatcher_races_a_
         lateness[row.kind].append(seconds)
         if seconds > LATENESS_BOUND.total_seconds():
             late.append((row.kind, row.recipient.email, round(seconds, 1)))
+    push_rows = {r.push_subscription_id: r for r in rows_of(recipients) if r.channel == OutboxMessage.Channel.PUSH}
+    for device, (subscription, _kind) in devices.items():
+        arrivals = [push.arrived_at for push in push_service.delivered() if push.device == device]
+        row = push_rows[subscription]
+        if arrivals:
+            seconds = min(arrivals) - max(row.due_at, started).timestamp()
+            lateness[f"push {row.kind}"].append(seconds)
+            if seconds > LATENESS_BOUND.total_seconds() and device not in refused_pushes:
+                late.append((f"push {row.kind}", device, round(seconds, 1)))
     table = lateness_table(lateness)
     print(f"\nLateness per kind (seconds after due):\n{table}")
 
@@ -540,7 +577,22 @@ def test_every_due_message_goes_out_once_and_in_time_through_dispatcher_races_a_
     # so at most the other one's, carrying the same Message-ID (the key above).
     assert set(copies) == set(row_by_message_id), "every row's message arrived"
     duplicates = {mid: len(items) for mid, items in copies.items() if len(items) > 1}
+    # Every device got its one push, read with its own keys: the same window holds for pushes,
+    # and the budget of one is for emails and pushes together.
+    pushes = {row.push_subscription_id: row for row in rows_of(recipients) if row.channel == OutboxMessage.Channel.PUSH}
+    assert {subscription: pushes[subscription].kind for subscription, _ in devices.values()} == {
+        subscription: kind for subscription, kind in devices.values()
+    }
+    per_device = push_service.per_device()
+    assert set(per_device) == set(devices), "every device got its push"
+    duplicates |= {device: n for device, n in per_device.items() if n > 1}
     assert sum(n - 1 for n in duplicates.values()) <= 1, f"{duplicates}\n{table}"
+    titles = {"reminder": "Time to stretch: ", "nudge": "Catch up when it suits you: "}
+    for push in push_service.delivered():
+        assert push.payload["title"].startswith(titles[devices[push.device][1]]), push.payload
+        assert push.payload["done_url"].startswith(f"{settings.SITE_URL}/r/done/")
+    assert refused_pushes and all(push_service.attempts[device] >= 2 for device in refused_pushes)
+    print(f"Pushes: {len(push_service.delivered())} to {len(devices)} devices; refused at first: {len(refused_pushes)}")
 
     # The worker died in the middle of a batch; the message it held had not
     # been accepted, and went out once, taken back from the dead sender.

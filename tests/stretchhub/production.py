@@ -28,6 +28,12 @@ def production_env(**overrides: str | None) -> dict[str, str]:
         "DATABASE_URL": "postgres://stretchhub@127.0.0.1:5432/stretchhub",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
         "REDIS_URL": "redis://127.0.0.1:6379/1",
+        "MEDIA_S3_BUCKET": "stretchhub-media",
+        "MEDIA_S3_PUBLIC_URL": "https://media.stretchhub.example",
+        "MEDIA_S3_ACCESS_KEY_ID": "stretchhub",
+        "MEDIA_S3_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
+        # A throwaway P-256 key (32 bytes, base64url), as `manage.py push_keys --print` makes.
+        "VAPID_PRIVATE_KEY": "QFtwniPxE1OB3GZ0Vb4RwjeKU2L3s_T0G4M4RLYCBkA",
     }
     for name, value in overrides.items():
         if value is None:

@@ -255,5 +255,5 @@ def test_a_new_release_renders_afresh_instead_of_reading_an_old_releases_copy(
 
     monkeypatch.setattr("programs.api.program_detail.release", lambda: "the-next-release")
 
-    with django_assert_num_queries(5):  # the stamp, then the detail's four queries
+    with django_assert_num_queries(6):  # the stamp, then the detail's five queries
         api.get(DETAIL)

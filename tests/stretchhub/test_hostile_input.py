@@ -35,6 +35,7 @@ from accounts.models import APIToken, PartnerAPIKey, User
 from accounts.tokens import email_verification_token
 from programs.models import Completion, Enrolment
 from programs.reminders import links
+from stretchhub import vapid
 from tests.api.conftest import token_for
 from tests.conftest import AxesAwareClient
 from tests.factories import CompletionFactory, EnrolmentFactory, ProgramFactory, UserFactory, build_program
@@ -162,6 +163,7 @@ def world(db, alice, partner, time_machine, settings):
     settings.ACCOUNT_SIGNUP_RATE = settings.ACCOUNT_PASSWORD_RESET_RATE = "100000/h"
     settings.ACCOUNT_PASSWORD_RESET_EMAIL_RATE = "100000/h"
     settings.AXES_FAILURE_LIMIT = 100000
+    settings.VAPID_PRIVATE_KEY = vapid.new_private_key()
     alice.set_password("alice-Secret-2026")
     alice.save()
     program = build_program(weeks=2, days=(1, 3, 5), items_per_session=2, slug="back")
@@ -341,6 +343,9 @@ FORMS = {
     "reminders:preference_off": ("anonymous", []),
     "calendar:rotate": ("alice", []),
     "set_language": ("alice", ["language", "next"]),
+    # The settings page's script sends JSON; whatever else arrives is a 400 that stores nothing.
+    "accounts:push_subscribe": ("alice", ["endpoint", "keys"]),
+    "accounts:push_remove": ("alice", []),
 }
 # Forms that answer success with a result page, not a redirect: the email links' confirmations.
 RESULT_PAGES = {"reminders:done", "reminders:unsubscribe", "reminders:preference_off"}
@@ -354,6 +359,8 @@ PAGES = {
     "programs:dashboard",
     "programs:enrolment",
     "programs:session",
+    "programs:handout",
+    "programs:session_handout",
     "accounts:verify_sent",
     "accounts:password_change_done",
     "accounts:password_reset_done",
@@ -361,8 +368,14 @@ PAGES = {
     "accounts:export",
     "calendar:feed",
     "javascript-catalog",
+    # Stored pictures (served by Django when they live on the filesystem): hostile paths never leave var/media/.
+    "media",
+    "service_worker",
+    "manifest",
+    "offline",
+    "offline_pages",
 }
-QUERY_NAMES = ["next", "body_area", "level", "length", "speed", "page", "lang"]
+QUERY_NAMES = ["next", "body_area", "level", "length", "speed", "page", "lang", "paper"]
 
 
 def site_url_names() -> set[str]:
@@ -395,6 +408,8 @@ def page_kwargs(name: str, world) -> dict:
         "programs:enrol": {"slug": "neck"},
         "programs:detail": {"slug": "back"},
         "programs:preview": {"slug": "back"},
+        "programs:handout": {"slug": "back"},
+        "programs:session_handout": {"pk": enrolment.pk, "session_pk": world["session"].pk},
         "programs:session_tick": {"pk": enrolment.pk, "session_pk": world["session"].pk},
         "programs:session_undo": {"pk": enrolment.pk, "session_pk": world["session"].pk},
         "programs:session": {"pk": enrolment.pk, "session_pk": world["session"].pk},
@@ -402,6 +417,9 @@ def page_kwargs(name: str, world) -> dict:
         "reminders:unsubscribe": {"token": links.unsubscribe_token(enrolment_id=enrolment.pk)},
         "reminders:preference_off": {"token": links.preference_off_token(user_id=alice.pk, preference="nudge_emails")},
         "calendar:feed": {"token": alice.calendar_token},
+        "media": {"path": "stretches/images/none.png"},
+        # No such device: a 404 that removes nothing.
+        "accounts:push_remove": {"pk": 999_999},
     }
     if name in kwargs:
         return kwargs[name]

@@ -343,6 +343,9 @@ def _stretch_form(media_url: str) -> dict:
         "difficulty": "1",
         "default_sets": "1",
         "default_reps": "8",
+        # The pictures inline, empty.
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
     }
 
 

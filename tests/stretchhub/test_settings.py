@@ -14,7 +14,9 @@ def test_it_passes_the_deployment_check_with_nothing_to_report():
     assert result.stdout == "System check identified no issues (0 silenced).\n"
 
 
-@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize(
+    "name", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "MEDIA_S3_BUCKET", "VAPID_PRIVATE_KEY"]
+)
 def test_it_refuses_to_start_in_production_without_a_required_setting(name):
     result = run_manage("check", env=production_env(**{name: None}))
 
@@ -89,3 +91,64 @@ def test_it_collects_hashed_compressed_static_files_without_a_database_or_real_s
     assert re.fullmatch(r"admin/css/base\.[0-9a-f]{12}\.css", hashed_name)
     assert (tmp_path / hashed_name).is_file()
     assert (tmp_path / f"{hashed_name}.gz").is_file()
+
+
+def test_it_stores_media_in_the_bucket_and_reads_them_from_its_public_address_in_production():
+    settings = production_settings(
+        "STORAGES", "MEDIA_ORIGIN", "MEDIA_SERVED_BY_DJANGO", MEDIA_S3_ENDPOINT_URL="http://media:8333"
+    )
+
+    options = settings["STORAGES"]["default"]["OPTIONS"]
+    assert settings["STORAGES"]["default"]["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert options["bucket_name"] == "stretchhub-media"
+    assert options["endpoint_url"] == "http://media:8333" and options["addressing_style"] == "path"
+    assert (options["url_protocol"], options["custom_domain"]) == ("https:", "media.stretchhub.example")
+    # Unsigned URLs that never expire (emails are read days later), objects never overwritten.
+    assert options["querystring_auth"] is False and options["file_overwrite"] is False
+    assert options["object_parameters"] == {"CacheControl": "public, max-age=31536000, immutable"}
+    assert settings["MEDIA_ORIGIN"] == "https://media.stretchhub.example"
+    assert settings["MEDIA_SERVED_BY_DJANGO"] is False
+
+
+def test_it_lets_pages_load_pictures_and_videos_from_the_media_origin_and_frame_nothing():
+    policy = production_settings("CONTENT_SECURITY_POLICY")["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]
+
+    assert "https://media.stretchhub.example" in policy["img-src"]
+    assert "https://media.stretchhub.example" in policy["media-src"]
+    assert policy["frame-src"] == ["'none'"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"MEDIA_S3_BUCKET": "Not_A_Bucket"}, "MEDIA_S3_BUCKET must be an S3 bucket name"),
+        ({"MEDIA_S3_PUBLIC_URL": None}, "MEDIA_S3_PUBLIC_URL"),
+        ({"MEDIA_S3_PUBLIC_URL": "ftp://media.example"}, "MEDIA_S3_PUBLIC_URL must be a URL with scheme http or https"),
+        ({"MEDIA_S3_PUBLIC_URL": "https://media.example/?sig=1"}, "MEDIA_S3_PUBLIC_URL must be a plain"),
+        ({"MEDIA_S3_ENDPOINT_URL": "media:8333"}, "MEDIA_S3_ENDPOINT_URL must be a URL"),
+        ({"MEDIA_S3_SECRET_ACCESS_KEY": None}, "Set both MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY"),
+        ({"MEDIA_IMAGE_MAX_MB": "ten"}, "MEDIA_IMAGE_MAX_MB must be an integer"),
+        ({"MEDIA_VIDEO_MAX_MB": "0"}, "MEDIA_VIDEO_MAX_MB must be a positive number"),
+    ],
+)
+def test_it_refuses_to_start_with_a_bad_media_setting(overrides, message):
+    result = run_manage("check", env=production_env(**overrides))
+
+    assert result.returncode != 0
+    assert message in result.stderr.strip().splitlines()[-1]
+
+
+def test_it_uses_the_machines_own_s3_credentials_when_no_key_is_given():
+    settings = production_settings("STORAGES", MEDIA_S3_ACCESS_KEY_ID=None, MEDIA_S3_SECRET_ACCESS_KEY=None)
+
+    options = settings["STORAGES"]["default"]["OPTIONS"]
+    assert "access_key" not in options and "secret_key" not in options
+
+
+@pytest.mark.parametrize("value", ["not-a-key", "QUJD", "_" * 43])
+def test_it_refuses_to_start_with_a_vapid_key_that_is_not_a_p256_private_key(value):
+    result = run_manage("check", env=production_env(VAPID_PRIVATE_KEY=value))
+
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: VAPID_PRIVATE_KEY must be a P-256")

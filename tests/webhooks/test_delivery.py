@@ -1,11 +1,13 @@
 """Deliveries end to end: real changes, a real HTTP receiver, every body verified with standardwebhooks."""
 
 import datetime as dt
+import itertools
 import socket
 
 import pytest
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from programs import services as programs_services
@@ -300,6 +302,52 @@ def test_a_member_change_is_one_member_updated_event_whoever_made_it(partner, pa
         ("member.updated", "new@clinic.example", "Asia/Tokyo"),
     ]
     assert response.json() == {k: v for k, v in WebhookEvent.objects.first().payload["data"].items()}
+
+
+_serial = itertools.count()
+
+
+def _members_changed(partner, count):
+    for _ in range(count):
+        member = UserFactory(partner=partner, external_id=f"b-{next(_serial)}")
+        services.event_record(type="member.updated", obj=member, member=member)
+
+
+def _claims(queries) -> int:
+    return sum(1 for query in queries if query["sql"].lstrip().startswith("UPDATE") and "RETURNING" in query["sql"])
+
+
+def test_sending_a_batch_costs_the_same_queries_for_more_deliveries(partner, endpoint, receiver, now):
+    _members_changed(partner, 2)
+    with CaptureQueriesContext(connection) as few:
+        services.deliveries_send(endpoint_id=endpoint.pk)
+    _members_changed(partner, 15)
+    # claim, load, record (savepoint, deliveries, attempts, release), the claim that finds nothing
+    with CaptureQueriesContext(connection) as many:
+        services.deliveries_send(endpoint_id=endpoint.pk)
+    assert len(few) == len(many) == 7
+    assert len(receiver.received) == 17
+    assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {("succeeded", 1)}
+
+
+def test_a_sender_hands_back_what_it_could_not_send_before_its_claim_runs_out(
+    partner, endpoint, receiver, now, settings
+):
+    settings.WEBHOOKS_CLAIM_LEASE_SECONDS = 60
+    _members_changed(partner, 3)
+    ticks = iter(range(0, 10_000, 20))
+
+    def slow_clock():
+        # Each look at the clock is 20 s later: one POST uses up most of a claim.
+        return now + dt.timedelta(seconds=next(ticks))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert services.deliveries_send(endpoint_id=endpoint.pk, clock=slow_clock) == 3
+
+    # The batch of three was claimed; after one POST the rest went back and was claimed afresh.
+    assert _claims(queries) == 1 + 3
+    assert len(receiver.received) == 3
+    assert set(WebhookDelivery.objects.values_list("status", "attempts", "locked_until")) == {("succeeded", 1, None)}
 
 
 def test_recording_an_event_costs_the_same_queries_for_more_endpoints(

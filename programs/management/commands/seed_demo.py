@@ -3,21 +3,25 @@
 Idempotent: rows are looked up by their natural keys and written only when a
 value differs, so a second run changes nothing (not even `updated_at`).
 Facts from shared/seed/lower-back-pain-stretches.txt; every sentence is ours.
+The illustrations are our own drawings (programs/seed/illustrations/, docs/media.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import models, transaction
 from django.utils import timezone, translation
 
 from programs import roles, services
-from programs.models import BodyArea, Program, ProgramSession, SessionItem, Stretch
+from programs.models import BodyArea, Program, ProgramSession, SessionItem, Stretch, StretchImage
 
 from . import _seed_german as german
 
@@ -140,6 +144,80 @@ STRETCHES = [
         "per_side": True,
     },
 ]
+
+ILLUSTRATIONS_DIR = Path(__file__).resolve().parents[2] / "seed" / "illustrations"
+
+
+@dataclass(frozen=True)
+class Illustration:
+    """One of our drawings: `name`.svg for pages and print, `name`.png (rendered from it) for emails and apps."""
+
+    name: str
+    alt: str
+    caption: str = ""
+    # The side the drawing shows, for a stretch done on each side (the player mirrors it for the other).
+    side: str = ""
+
+    def svg(self) -> bytes:
+        return (ILLUSTRATIONS_DIR / f"{self.name}.svg").read_bytes()
+
+    def png(self) -> bytes:
+        return (ILLUSTRATIONS_DIR / f"{self.name}.png").read_bytes()
+
+
+ILLUSTRATIONS = {
+    "bar-hang": [
+        Illustration(
+            "bar-hang",
+            "Hanging from an overhead bar with both hands, arms straight, knees bent so the feet are off the floor, "
+            "and the hips hanging low.",
+        ),
+    ],
+    "cat-cow": [
+        Illustration(
+            "cat-cow-cow",
+            "On hands and knees, hands under the shoulders and knees under the hips: the belly sinks so the lower "
+            "back dips, and the head lifts to look up.",
+            caption="Breathe in: cow, the back dips.",
+        ),
+        Illustration(
+            "cat-cow-cat",
+            "On hands and knees: the back rounds up into an arch and the head hangs down between the arms.",
+            caption="Breathe out: cat, the back rounds.",
+        ),
+    ],
+    "seated-hip-stretch": [
+        Illustration(
+            "seated-hip-stretch",
+            "Sitting tall on a chair with one foot flat on the floor: the other leg's ankle, not its foot, rests "
+            "across that knee, with the foot beyond it. One hand holds the ankle and the other elbow presses the "
+            "raised knee gently down.",
+            caption="The ankle rests on the knee, the foot beyond it.",
+            side="left",
+        ),
+    ],
+    "crossed-leg-hamstring-stretch": [
+        Illustration(
+            "crossed-leg-hamstring-stretch",
+            "Sitting on the floor with the legs crossed, one leg lying on top of the other: one hand holds the top "
+            "ankle and the other presses the top knee gently down.",
+            side="left",
+        ),
+        Illustration(
+            "crossed-leg-hamstring-stretch-easier",
+            "Sitting on the floor with one leg stretched out straight in front and the other bent and crossed over "
+            "it, its foot on the floor beside the straight knee; both hands hold the bent knee.",
+            caption="Easier version: one leg straight.",
+            side="left",
+        ),
+    ],
+}
+
+
+def _drawing_name(svg: bytes) -> str:
+    """Seed drawings are stored under a name made from their content, so a rerun can tell it has them already."""
+    return f"stretches/drawings/{hashlib.sha256(svg).hexdigest()[:24]}.svg"
+
 
 PROGRAM = {
     "slug": "lower-back-relief",
@@ -316,7 +394,34 @@ class Command(BaseCommand):
             if {a.pk for a in stretch.body_areas.all()} != {a.pk for a in wanted}:
                 stretch.body_areas.set(wanted)
             stretches[slug] = stretch
+            self._illustrations(stretch, ILLUSTRATIONS.get(slug, []))
         return stretches
+
+    def _illustrations(self, stretch: Stretch, wanted: list[Illustration]) -> None:
+        """The stretch's seed drawings, first and in order; pictures a trainer added stay, after them."""
+        images = list(StretchImage.objects.filter(stretch=stretch).order_by("order", "pk"))
+        seeded = {image.svg.name: image for image in images if image.svg}
+        if [(i.svg.name, i.alt, i.caption, i.side) for i in images[: len(wanted)]] == [
+            (_drawing_name(w.svg()), w.alt, w.caption, w.side) for w in wanted
+        ]:
+            return
+        kept = []
+        for illustration in wanted:
+            svg = illustration.svg()
+            image = seeded.pop(_drawing_name(svg), None)
+            if image is None:
+                image = services.stretch_image_add(
+                    stretch=stretch,
+                    upload=ContentFile(illustration.png(), name=f"{illustration.name}.png"),
+                    svg=svg,
+                    svg_name=_drawing_name(svg),
+                    alt=illustration.alt,
+                )
+            image.alt, image.caption, image.side = illustration.alt, illustration.caption, illustration.side
+            kept.append(image)
+        for image in seeded.values():
+            services.stretch_image_delete(image=image)
+        services.stretch_images_arrange(stretch=stretch, images=kept)
 
     def _program(self, stretches: dict[str, Stretch], *, author) -> Program:
         values = {

@@ -1,6 +1,7 @@
-"""One webhook POST, made safely: only to public addresses, no redirects, a short timeout, a bounded read.
+"""One POST to a URL someone else gave us (a partner's webhook endpoint, a member's push service), made
+safely: only to public addresses, no redirects, a short timeout, a bounded read.
 
-The address is checked when an endpoint is registered and again on every
+The address is checked when the URL is registered and again on every
 connection: the name is resolved, every address it resolves to must be
 allowed, and the socket is opened to the address that was checked (the name
 still goes in the Host header and the TLS SNI), so a DNS answer that changes
@@ -16,18 +17,20 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-# Enough to show a partner what their endpoint said; the rest is not read.
+# Enough to show what the other end said; the rest is not read.
 RESPONSE_BODY_LIMIT = 1024
 
 
 class UnsafeURL(Exception):
-    """The URL may not receive webhooks; the message says why, for the partner."""
+    """We do not send to this URL; the message says why, for whoever gave it."""
 
 
 @dataclass(frozen=True)
 class Answer:
     status: int | None
     error: str = ""
+    # The Retry-After header of a 429 or 503, as sent.
+    retry_after: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -53,7 +56,7 @@ def _target(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:
         raise UnsafeURL("This is not a valid URL.") from None
     schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in schemes:
-        raise UnsafeURL("Webhook URLs must use https.")
+        raise UnsafeURL("The URL must use https.")
     if not parts.hostname:
         raise UnsafeURL("The URL has no host.")
     if parts.username or parts.password:
@@ -74,7 +77,7 @@ def resolve_checked(url: str, *, allow_private: bool) -> list[str]:
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     refused = [address for address in addresses if not _address_allowed(address, allow_private=allow_private)]
     if refused or not addresses:
-        raise UnsafeURL(f"The host {host} resolves to an address that may not receive webhooks ({refused[0]}).")
+        raise UnsafeURL(f"The host {host} resolves to an address we do not send to ({refused[0]}).")
     return addresses
 
 
@@ -110,7 +113,7 @@ def post(url: str, *, body: bytes, headers: dict[str, str], allow_private: bool,
         connection.request("POST", path, body=body, headers={"Content-Type": "application/json", **headers})
         response = connection.getresponse()
         response.read(RESPONSE_BODY_LIMIT)
-        return Answer(response.status)
+        return Answer(response.status, retry_after=response.getheader("Retry-After"))
     except TimeoutError:
         return Answer(None, f"timeout after {timeout:g} s")
     except ConnectionRefusedError:
