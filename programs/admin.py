@@ -26,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
+from modeltranslation.admin import TranslationAdmin, TranslationStackedInline, TranslationTabularInline
 
 from . import media, selectors, services
 from .admin_translation import GermanColumnMixin, GermanTranslationFilter
@@ -148,8 +148,8 @@ class StretchAdminForm(forms.ModelForm):
             "body_areas": forms.CheckboxSelectMultiple,
             **{
                 f"{name}_{language}": forms.Textarea(attrs={"rows": rows})
-            for name, rows in (("summary", 2), ("steps", 6), ("cues", 3), ("cautions", 3))
-            for language in LANGS
+                for name, rows in (("summary", 2), ("steps", 6), ("cues", 3), ("cautions", 3))
+                for language in LANGS
             },
         }
 
@@ -216,8 +216,8 @@ class StretchImageForm(forms.ModelForm):
 
     class Meta:
         model = StretchImage
-        fields = ["upload", "alt", "caption", "side", "order"]
-        widgets = {"alt": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+        fields = ["upload", *_pair("alt"), *_pair("caption"), "side", "order"]
+        widgets = {name: forms.Textarea(attrs={"rows": 3, "cols": 40}) for name in _pair("alt")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -249,11 +249,11 @@ class StretchImageForm(forms.ModelForm):
         return exclude | {"image", "width", "height"}
 
 
-class StretchImageInline(SortableStackedInline):
+class StretchImageInline(SortableStackedInline, TranslationStackedInline):
     model = StretchImage
     form = StretchImageForm
     extra = 1
-    fields = ["preview", "upload", "alt", "caption", "side", "order"]
+    fields = ["preview", "upload", _pair("alt"), _pair("caption"), "side", "order"]
     readonly_fields = ["preview"]
     verbose_name = "picture"
     verbose_name_plural = "pictures, in order (drag ☰ to reorder)"
@@ -385,8 +385,10 @@ class StretchAdmin(GermanColumnMixin, SortableAdminBase, TranslationAdmin):
                 image = services.stretch_image_add(
                     stretch=stretch,
                     prepared=f.prepared,
-                    alt=f.cleaned_data["alt"],
-                    caption=f.cleaned_data.get("caption", ""),
+                    alt=f.cleaned_data["alt_en"],
+                    alt_de=f.cleaned_data.get("alt_de"),
+                    caption=f.cleaned_data.get("caption_en") or "",
+                    caption_de=f.cleaned_data.get("caption_de"),
                     side=f.cleaned_data.get("side", ""),
                 )
                 kept.append((f.cleaned_data.get("order") or 10**9, image))

@@ -631,6 +631,20 @@ def _clean_alt(alt: str) -> str:
     return alt
 
 
+def _german_text(text: str | None) -> str | None:
+    # An empty German text is "not translated yet" (NULL): the page shows the English one.
+    return " ".join((text or "").split()) or None
+
+
+def _image_texts(image: StretchImage) -> None:
+    """Tidy a picture's texts; the plain columns hold the English, as every write made in English does."""
+    with translation.override(settings.LANGUAGE_CODE):
+        image.alt = _clean_alt(image.alt_en or "")
+        image.caption = (image.caption_en or "").strip()
+    image.alt_de = _german_text(image.alt_de)
+    image.caption_de = _german_text(image.caption_de)
+
+
 def stretch_image_add(
     *,
     stretch: Stretch,
@@ -638,6 +652,8 @@ def stretch_image_add(
     upload: File | None = None,
     prepared: media.PreparedImage | None = None,
     caption: str = "",
+    alt_de: str | None = None,
+    caption_de: str | None = None,
     side: str = "",
     order: int | None = None,
     svg: bytes | None = None,
@@ -648,7 +664,9 @@ def stretch_image_add(
     `upload` is checked here unless the caller passes what media.image_prepare
     made of it already (`prepared`). `svg` is for trusted drawings from this
     repository only (the seed illustrations): members' and trainers' uploads are
-    raster. Raises ValidationError, with nothing stored, for a refused file.
+    raster. `alt` and `caption` are the English texts, `alt_de` and `caption_de`
+    the German ones (None: not translated yet). Raises ValidationError, with
+    nothing stored, for a refused file.
     """
     if prepared is None:
         if upload is None:
@@ -675,17 +693,22 @@ def stretch_image_add(
             Stretch.objects.select_for_update().filter(pk=stretch.pk).first()
             if order is None:
                 order = (StretchImage.objects.filter(stretch=stretch).aggregate(top=Max("order"))["top"] or 0) + 1
-            return StretchImage.objects.create(
+            image = StretchImage(
                 stretch=stretch,
                 order=order,
                 image=name,
                 width=prepared.width,
                 height=prepared.height,
                 svg=svg_name,
-                alt=alt,
-                caption=caption.strip(),
+                alt_en=alt,
+                alt_de=alt_de,
+                caption_en=caption,
+                caption_de=caption_de,
                 side=side,
             )
+            _image_texts(image)
+            image.save()
+            return image
     except BaseException:
         _delete_files(written)
         raise
@@ -708,7 +731,7 @@ def stretch_images_arrange(*, stretch: Stretch, images: Sequence[StretchImage]) 
         for position, image in enumerate(arranged, start=1):
             if image.stretch_id != stretch.pk:
                 raise ProgramError("A picture can only be arranged among its own stretch's pictures.")
-            image.alt = _clean_alt(image.alt)
+            _image_texts(image)
             image.order = position
             image.save()
     return arranged

@@ -8,7 +8,7 @@ one while the German field is empty (None: not translated yet).
 
 from modeltranslation.translator import TranslationOptions, register
 
-from .models import BodyArea, Program, ProgramSession, SessionItem, Stretch
+from .models import BodyArea, Program, ProgramSession, SessionItem, Stretch, StretchImage
 
 
 class ContentOptions(TranslationOptions):
@@ -25,6 +25,11 @@ class BodyAreaOptions(ContentOptions):
 @register(Stretch)
 class StretchOptions(ContentOptions):
     fields = ("name", "summary", "steps", "cues", "cautions")
+
+
+@register(StretchImage)
+class StretchImageOptions(ContentOptions):
+    fields = ("alt", "caption")
 
 
 @register(Program)

@@ -31,13 +31,13 @@ def trainer_client(client, db):
 def stretch_form(stretch, *, images=(), new=(), **fields):
     """POST data for the stretch page: its fields, the pictures inline (existing as given, then new ones)."""
     data = {
-        "name": stretch.name,
+        **{
+            f"{name}_{language}": getattr(stretch, f"{name}_{language}") or ""
+            for name in ("name", "summary", "steps", "cues", "cautions")
+            for language in ("en", "de")
+        },
         "slug": stretch.slug,
         "status": stretch.status,
-        "summary": stretch.summary,
-        "steps": stretch.steps,
-        "cues": stretch.cues,
-        "cautions": stretch.cautions,
         "media_url": "",
         "body_areas": [str(a.pk) for a in stretch.body_areas.all()],
         "position": stretch.position,
@@ -58,15 +58,17 @@ def stretch_form(stretch, *, images=(), new=(), **fields):
             {
                 f"images-{i}-id": str(image.pk),
                 f"images-{i}-stretch": str(stretch.pk),
-                f"images-{i}-alt": image.alt,
-                f"images-{i}-caption": image.caption,
+                f"images-{i}-alt_en": image.alt_en,
+                f"images-{i}-alt_de": image.alt_de or "",
+                f"images-{i}-caption_en": image.caption_en,
+                f"images-{i}-caption_de": image.caption_de or "",
                 f"images-{i}-side": image.side,
                 f"images-{i}-order": str(order),
                 **{f"images-{i}-{k}": v for k, v in extra.items()},
             }
         )
     for j, (upload, alt) in enumerate(new, start=len(images)):
-        data.update({f"images-{j}-upload": upload, f"images-{j}-alt": alt, f"images-{j}-order": str(j + 1)})
+        data.update({f"images-{j}-upload": upload, f"images-{j}-alt_en": alt, f"images-{j}-order": str(j + 1)})
     return data
 
 
@@ -93,7 +95,7 @@ def test_a_trainer_adds_a_picture_with_its_alt_text_and_sees_its_preview(trainer
         r'<img class="sh-picture-preview" src="/media/[^"]+" width="240" height="180" alt="Both arms reach up.">', page
     )
     # Every field the pictures inline adds has its label.
-    for field in ("upload", "alt", "caption", "side"):
+    for field in ("upload", "alt_en", "alt_de", "caption_en", "caption_de", "side"):
         assert re.search(rf'<label[^>]* for="id_images-\d+-{field}"', page), field
 
 
@@ -136,15 +138,19 @@ def test_a_trainer_reorders_describes_and_removes_pictures(
 
     data = stretch_form(
         stretch,
-        images=[(first, 1, {"DELETE": "on"}), (second, 3, {}), (third, 2, {"alt": "Kneeling, the back rounds."})],
+        images=[
+            (first, 1, {"DELETE": "on"}),
+            (second, 3, {}),
+            (third, 2, {"alt_en": "Kneeling, the back rounds.", "alt_de": "Kniend, der Rücken wird rund."}),
+        ],
     )
     with django_capture_on_commit_callbacks(execute=True):
         response = trainer_client.post(_url(stretch), data)
 
     assert response.status_code == 302
-    assert list(StretchImage.objects.filter(stretch=stretch).values_list("alt", "order")) == [
-        ("Kneeling, the back rounds.", 1),
-        ("Picture 2.", 2),
+    assert list(StretchImage.objects.filter(stretch=stretch).values_list("alt", "alt_en", "alt_de", "order")) == [
+        ("Kneeling, the back rounds.", "Kneeling, the back rounds.", "Kniend, der Rücken wird rund.", 1),
+        ("Picture 2.", "Picture 2.", None, 2),
     ]
     assert not any(str(p).endswith(gone.rsplit("/", 1)[-1]) for p in _files(settings))
 

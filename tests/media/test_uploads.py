@@ -188,7 +188,7 @@ def test_it_removes_what_it_stored_when_saving_the_row_fails(storage, monkeypatc
     def fail(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(StretchImage.objects, "create", fail)
+    monkeypatch.setattr(StretchImage, "save", fail)
 
     with pytest.raises(RuntimeError):
         services.stretch_image_add(stretch=StretchFactory(), upload=picture_upload(size=(700, 500)), alt="Up.")

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from accounts.models import User
-from programs.models import BodyArea, Program, ProgramSession, SessionItem, Stretch
+from programs.models import BodyArea, Program, ProgramSession, SessionItem, Stretch, StretchImage
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,7 @@ def snapshot():
         Program.objects.order_by("pk"),
         ProgramSession.objects.order_by("pk"),
         SessionItem.objects.order_by("pk"),
+        StretchImage.objects.order_by("pk"),
         User.objects.order_by("pk"),
         User.groups.through.objects.order_by("pk"),
         Group.objects.order_by("pk"),
@@ -186,11 +187,14 @@ def test_it_loads_the_program_complete_in_german(db):
         *program.sessions.all(),
         *Stretch.objects.all(),
         *SessionItem.objects.filter(session__program=program),
+        *StretchImage.objects.all(),
     ]
     rows += list(BodyArea.objects.filter(stretches__isnull=False).distinct())
     assert [(row, missing_german(row)) for row in rows if missing_german(row)] == []
     with translation.override("de"):
         assert program.title == "Entlastung für den unteren Rücken"
         assert Stretch.objects.get(slug="cat-cow").name == "Katze-Kuh"
+        cow = StretchImage.objects.filter(stretch__slug="cat-cow").first()
+        assert cow.caption == "Einatmen: Kuh, der Rücken sinkt ins Hohlkreuz."
     with translation.override("en"):
         assert program.title == "Lower back relief"

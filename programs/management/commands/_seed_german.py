@@ -135,3 +135,38 @@ ITEM_NOTES = {
     "Start with the easier straight-leg version.": "Beginne mit der leichteren Variante mit gestrecktem Bein.",
     "No bar? Do 5 more cat–cow cycles instead.": "Keine Stange? Mach stattdessen 5 Katze-Kuh-Durchgänge mehr.",
 }
+
+# The seed drawings' alt text and caption, keyed by the drawing's name.
+ILLUSTRATIONS = {
+    "bar-hang": {
+        "alt": "Mit beiden Händen an einer Stange über dem Kopf hängen, die Arme gestreckt, die Knie gebeugt, "
+        "sodass die Füße den Boden nicht berühren, und die Hüften hängen tief.",
+        "caption": "",
+    },
+    "cat-cow-cow": {
+        "alt": "Im Vierfüßlerstand, die Hände unter den Schultern und die Knie unter den Hüften: Der Bauch sinkt, "
+        "sodass der untere Rücken ins Hohlkreuz geht, und der Kopf hebt sich, der Blick geht nach oben.",
+        "caption": "Einatmen: Kuh, der Rücken sinkt ins Hohlkreuz.",
+    },
+    "cat-cow-cat": {
+        "alt": "Im Vierfüßlerstand: Der Rücken rundet sich nach oben zu einem Bogen, und der Kopf hängt zwischen "
+        "den Armen nach unten.",
+        "caption": "Ausatmen: Katze, der Rücken wird rund.",
+    },
+    "seated-hip-stretch": {
+        "alt": "Aufrecht auf einem Stuhl sitzen, ein Fuß flach auf dem Boden: Der Knöchel des anderen Beins, nicht "
+        "sein Fuß, liegt quer auf diesem Knie, der Fuß ragt darüber hinaus. Eine Hand hält den Knöchel, der "
+        "Ellbogen des anderen Arms drückt das angehobene Knie sanft nach unten.",
+        "caption": "Der Knöchel liegt auf dem Knie, der Fuß ragt darüber hinaus.",
+    },
+    "crossed-leg-hamstring-stretch": {
+        "alt": "Auf dem Boden sitzen, die Beine gekreuzt, ein Bein liegt auf dem anderen: Eine Hand hält den oberen "
+        "Knöchel, die andere drückt das obere Knie sanft nach unten.",
+        "caption": "",
+    },
+    "crossed-leg-hamstring-stretch-easier": {
+        "alt": "Auf dem Boden sitzen, ein Bein gerade nach vorn ausgestreckt, das andere gebeugt und darüber "
+        "gekreuzt, sein Fuß auf dem Boden neben dem gestreckten Knie; beide Hände halten das gebeugte Knie.",
+        "caption": "Leichtere Version: ein Bein gestreckt.",
+    },
+}

@@ -401,8 +401,21 @@ class Command(BaseCommand):
         """The stretch's seed drawings, first and in order; pictures a trainer added stay, after them."""
         images = list(StretchImage.objects.filter(stretch=stretch).order_by("order", "pk"))
         seeded = {image.svg.name: image for image in images if image.svg}
-        if [(i.svg.name, i.alt, i.caption, i.side) for i in images[: len(wanted)]] == [
-            (_drawing_name(w.svg()), w.alt, w.caption, w.side) for w in wanted
+
+        def texts(illustration: Illustration) -> dict:
+            german_texts = german.ILLUSTRATIONS[illustration.name]
+            return {
+                "alt_en": illustration.alt,
+                "alt_de": german_texts["alt"],
+                "caption_en": illustration.caption,
+                "caption_de": german_texts["caption"] or None,
+            }
+
+        def state(image: StretchImage) -> tuple:
+            return (image.svg.name, image.side, image.alt_en, image.alt_de, image.caption_en, image.caption_de)
+
+        if [state(i) for i in images[: len(wanted)]] == [
+            (_drawing_name(w.svg()), w.side, *texts(w).values()) for w in wanted
         ]:
             return
         kept = []
@@ -417,7 +430,9 @@ class Command(BaseCommand):
                     svg_name=_drawing_name(svg),
                     alt=illustration.alt,
                 )
-            image.alt, image.caption, image.side = illustration.alt, illustration.caption, illustration.side
+            for name, value in texts(illustration).items():
+                setattr(image, name, value)
+            image.side = illustration.side
             kept.append(image)
         for image in seeded.values():
             services.stretch_image_delete(image=image)
