@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from py_vapid import Vapid
 from pywebpush import WebPusher, WebPushException
 
@@ -44,16 +45,28 @@ class Notification:
     url: str
     # The signed one-click confirmation page, opened by the "Done" action.
     done_url: str
+    # The "Done" action's label, in the member's language like the rest.
+    done_title: str
     # The notification it replaces on the device, and the undelivered push it replaces at the push service.
     tag: str
 
     def payload(self) -> bytes:
-        data = {"title": self.title, "body": self.body, "url": self.url, "done_url": self.done_url, "tag": self.tag}
+        data = {
+            "title": self.title,
+            "body": self.body,
+            "url": self.url,
+            "done_url": self.done_url,
+            "done_title": self.done_title,
+            "tag": self.tag,
+        }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+# Built in the member's language: the caller activates it (translation.override), as for their emails.
+
+
 def _stretches(count: int) -> str:
-    return f"{count} stretch{'es' if count != 1 else ''}"
+    return ngettext("%(count)s stretch", "%(count)s stretches", count) % {"count": count}
 
 
 def reminder_notification(
@@ -69,13 +82,16 @@ def reminder_notification(
 ) -> Notification:
     body = f"{program_title} · {_stretches(stretch_count)}"
     if open_count:
-        body += f" · {open_count} open from earlier"
+        body += " · " + ngettext("%(count)d open from earlier", "%(count)d open from earlier", open_count) % {
+            "count": open_count
+        }
     return Notification(
         subscription=subscription,
-        title=f"Time to stretch: {session_title}",
+        title=gettext("Time to stretch: %(session)s") % {"session": session_title},
         body=body,
         url=url,
         done_url=done_url,
+        done_title=gettext("Done"),
         tag=f"enrolment-{enrolment_id}",
     )
 
@@ -92,10 +108,12 @@ def nudge_notification(
 ) -> Notification:
     return Notification(
         subscription=subscription,
-        title=f"Catch up when it suits you: {session_title}",
-        body=f"Yesterday's session in {program_title} is still open ({_stretches(stretch_count)}).",
+        title=gettext("Catch up when it suits you: %(session)s") % {"session": session_title},
+        body=gettext("Yesterday's session in %(program)s is still open (%(stretches)s).")
+        % {"program": program_title, "stretches": _stretches(stretch_count)},
         url=url,
         done_url=done_url,
+        done_title=gettext("Done"),
         tag=f"enrolment-{enrolment_id}",
     )
 

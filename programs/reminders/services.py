@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import PushSubscription
 from programs import schedule
 from programs.models import Completion, Enrolment, ProgramSession
+from stretchhub.i18n import user_language
 
 from . import due, links, outbox, push
 from .models import OutboxMessage
@@ -405,29 +406,31 @@ class Nudges:
 def _reminder_push(content, sessions: dict[int, ProgramSession], urls: links.LinkPrefixes) -> push.Notification:
     enrolment = content.enrolment
     session = sessions[content.session_id]
-    return push.reminder_notification(
-        subscription=content.delivery.push_subscription,
-        program_title=enrolment.program.title,
-        session_title=session.title,
-        stretch_count=len(session.items.all()),
-        open_count=len(content.open_earlier),
-        url=links.session_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
-        done_url=links.done_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
-        enrolment_id=enrolment.pk,
-    )
+    with translation.override(user_language(enrolment.member)):
+        return push.reminder_notification(
+            subscription=content.delivery.push_subscription,
+            program_title=enrolment.program.title,
+            session_title=session.title,
+            stretch_count=len(session.items.all()),
+            open_count=len(content.open_earlier),
+            url=links.session_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
+            done_url=links.done_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
+            enrolment_id=enrolment.pk,
+        )
 
 
 def _nudge_push(message: OutboxMessage, *, session: ProgramSession, urls: links.LinkPrefixes) -> push.Notification:
     enrolment = message.enrolment
-    return push.nudge_notification(
-        subscription=message.push_subscription,
-        program_title=enrolment.program.title,
-        session_title=session.title,
-        stretch_count=len(session.items.all()),
-        url=links.session_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
-        done_url=links.done_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
-        enrolment_id=enrolment.pk,
-    )
+    with translation.override(user_language(enrolment.member)):
+        return push.nudge_notification(
+            subscription=message.push_subscription,
+            program_title=enrolment.program.title,
+            session_title=session.title,
+            stretch_count=len(session.items.all()),
+            url=links.session_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
+            done_url=links.done_url(enrolment_id=enrolment.pk, session_id=session.pk, urls=urls),
+            enrolment_id=enrolment.pk,
+        )
 
 
 ENROLMENT_MESSAGES = EnrolmentMessages()

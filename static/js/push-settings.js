@@ -9,6 +9,16 @@
 (function () {
   "use strict";
 
+  // Strings come from Django's JavaScript catalogue (/jsi18n/, loaded before this file);
+  // without it this still works, in English.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\(\w+\)s/g, function (match) { return String(values[match.slice(2, -2)]); });
+  };
+  function t(format, values) {
+    return interpolate(format, values, true);
+  }
+
   var SUBSCRIBE_WAIT_MS = 15000;
   var card = document.querySelector("[data-push]");
   if (!card || !card.dataset.vapidKey) return;
@@ -21,7 +31,7 @@
   }
 
   if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
-    say("This browser cannot receive push notifications.");
+    say(gettext("This browser cannot receive push notifications."));
     return;
   }
 
@@ -66,7 +76,7 @@
           return {};
         })
         .then(function (body) {
-          if (!response.ok) throw new Error(body.message || "The server answered " + response.status + ".");
+          if (!response.ok) throw new Error(body.message || t(gettext("The server answered %(status)s."), { status: response.status }));
           return body;
         });
     });
@@ -81,13 +91,13 @@
   function showOn(endpoint) {
     var row = rowOf(endpoint);
     if (row) row.querySelector("[data-this-device]").hidden = false;
-    say("Push is on for this device.");
+    say(gettext("Push is on for this device."));
     onButton.hidden = true;
     offButton.hidden = false;
   }
 
   function showOff(text) {
-    say(text || "Push is off for this device.");
+    say(text || gettext("Push is off for this device."));
     onButton.hidden = false;
     onButton.disabled = false;
     offButton.hidden = true;
@@ -100,7 +110,7 @@
     .then(function (subscription) {
       if (!subscription || Notification.permission !== "granted") {
         if (Notification.permission === "denied") {
-          showOff("Notifications are blocked for this site. Allow them in your browser's site settings, then reload.");
+          showOff(gettext("Notifications are blocked for this site. Allow them in your browser's site settings, then reload."));
         } else {
           showOff();
         }
@@ -121,19 +131,19 @@
       });
     })
     .catch(function (error) {
-      showOff("Push is off for this device. " + error.message);
+      showOff(t(gettext("Push is off for this device. %(error)s"), { error: error.message }));
     });
 
   onButton.addEventListener("click", function () {
     onButton.disabled = true;
-    say("Asking your browser…");
+    say(gettext("Asking your browser…"));
     Notification.requestPermission()
       .then(function (permission) {
         if (permission !== "granted") {
           var reason = new Error(
             permission === "denied"
-              ? "Notifications are blocked for this site. Allow them in your browser's site settings, then try again."
-              : "You did not allow notifications, so push stays off."
+              ? gettext("Notifications are blocked for this site. Allow them in your browser's site settings, then try again.")
+              : gettext("You did not allow notifications, so push stays off.")
           );
           reason.ours = true;
           throw reason;
@@ -148,11 +158,13 @@
         // A browser that cannot reach its push service may never answer.
         var patience = new Promise(function (resolve, reject) {
           window.setTimeout(function () {
-            reject(new Error("no answer in " + SUBSCRIBE_WAIT_MS / 1000 + " seconds"));
+            reject(new Error(t(gettext("no answer in %(seconds)s seconds"), { seconds: SUBSCRIBE_WAIT_MS / 1000 })));
           }, SUBSCRIBE_WAIT_MS);
         });
         return Promise.race([subscribing, patience]).catch(function (error) {
-            var reason = new Error("Your browser could not reach its push service (" + error.message + "). Try again later.");
+            var reason = new Error(
+              t(gettext("Your browser could not reach its push service (%(error)s). Try again later."), { error: error.message })
+            );
             reason.ours = true;
             throw reason;
           });
@@ -162,7 +174,7 @@
         window.location.reload();
       })
       .catch(function (error) {
-        showOff(error.ours ? error.message : "Push could not be switched on: " + error.message);
+        showOff(error.ours ? error.message : t(gettext("Push could not be switched on: %(error)s"), { error: error.message }));
       });
   });
 
@@ -191,7 +203,7 @@
       })
       .catch(function (error) {
         offButton.disabled = false;
-        say("Push could not be switched off: " + error.message);
+        say(t(gettext("Push could not be switched off: %(error)s"), { error: error.message }));
       });
   });
 })();

@@ -15,6 +15,16 @@
 (function () {
   "use strict";
 
+  // Strings come from Django's JavaScript catalogue (/jsi18n/, loaded before this file);
+  // without it this still works, in English.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\(\w+\)s/g, function (match) { return String(values[match.slice(2, -2)]); });
+  };
+  function t(format, values) {
+    return interpolate(format, values, true);
+  }
+
   var script = document.currentScript;
   var member = script ? script.dataset.member || "" : "";
   var logoutPath = script ? script.dataset.logout || "" : "";
@@ -141,12 +151,12 @@
     var text = document.createElement("p");
     text.className = "muted";
     if (entry.error) {
-      title.textContent = "Not synced: " + entry.error;
-      text.textContent = "Your tick is still saved on this device.";
+      title.textContent = t(gettext("Not synced: %(error)s"), { error: entry.error });
+      text.textContent = gettext("Your tick is still saved on this device.");
       var discard = document.createElement("button");
       discard.type = "button";
       discard.className = "link-button";
-      discard.textContent = "Forget this tick";
+      discard.textContent = gettext("Forget this tick");
       discard.addEventListener("click", function () {
         drop(entry.key).then(function () {
           if (note.previousElementSibling && note.previousElementSibling.matches("p.muted")) {
@@ -160,8 +170,8 @@
       note.appendChild(text);
       note.appendChild(discard);
     } else {
-      title.textContent = "Saved on this device, will sync";
-      text.textContent = "You ticked this session off while offline. It is sent as soon as you are back online.";
+      title.textContent = gettext("Saved on this device, will sync");
+      text.textContent = gettext("You ticked this session off while offline. It is sent as soon as you are back online.");
       note.appendChild(title);
       note.appendChild(text);
     }
@@ -191,7 +201,7 @@
     var entry = { key: newKey(), member: member, api: form.dataset.offlineTick, body: body, savedAt: Date.now(), error: "" };
     save(entry).then(function () {
       showQueued(form, entry);
-      announce("Saved on this device. It syncs when you are back online.");
+      announce(gettext("Saved on this device. It syncs when you are back online."));
       // Online but no answer (a poor signal): tried again shortly.
       later();
     });
@@ -208,8 +218,8 @@
     var form = formFor(entry);
     var note = form && form.parentNode.querySelector("[data-tick-queued]");
     if (!note) return;
-    note.querySelector(".tick-box__queued-title").textContent = "Ticked off and synced";
-    note.querySelector(".muted").textContent = "Your tick is saved: it counts in your progress.";
+    note.querySelector(".tick-box__queued-title").textContent = gettext("Ticked off and synced");
+    note.querySelector(".muted").textContent = gettext("Your tick is saved: it counts in your progress.");
     // The kept copy of this page still shows the form.
     tell({ type: "refresh-page", path: window.location.pathname });
   }
@@ -234,7 +244,7 @@
           return {};
         })
         .then(function (answer) {
-          return { done: false, error: answer.message || "the server answered " + response.status + "." };
+          return { done: false, error: answer.message || t(gettext("the server answered %(status)s."), { status: response.status }) };
         });
     });
   }
@@ -286,7 +296,7 @@
             });
           }, Promise.resolve(false))
           .then(function () {
-            if (synced) announce("Synced: your tick is saved.");
+            if (synced) announce(gettext("Synced: your tick is saved."));
           });
       })
       .catch(function () {
@@ -402,12 +412,12 @@
     event.preventDefault();
     if (!navigator.onLine) {
       // Logging out needs the server; clearing this device now would lose what is queued.
-      window.alert("You are offline. Log out when you are back online: ticks saved on this device are sent first.");
+      window.alert(gettext("You are offline. Log out when you are back online: ticks saved on this device are sent first."));
       return;
     }
     flush()
       .then(function (left) {
-        if (left && !window.confirm("Some ticks made offline have not synced yet. Log out anyway and lose them?")) {
+        if (left && !window.confirm(gettext("Some ticks made offline have not synced yet. Log out anyway and lose them?"))) {
           throw new Error("stay");
         }
         return forgetPush();

@@ -333,7 +333,7 @@
       icon: CONFIG.icon,
       badge: CONFIG.icon,
       data: { url: data.url || CONFIG.startUrl, done_url: data.done_url || "" },
-      actions: data.done_url ? [{ action: "done", title: "Done" }] : [],
+      actions: data.done_url ? [{ action: "done", title: data.done_title || "Done" }] : [],
     };
     event.waitUntil(self.registration.showNotification(data.title || "StretchHub", options));
   });

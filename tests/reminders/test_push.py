@@ -81,6 +81,7 @@ def test_it_pushes_the_days_reminder_to_every_device_and_emails_it_too(enrolment
         # Monday's session is still open: mentioned, never pushed on its own.
         "body": f"{program.title} · 2 stretches · 1 open from earlier",
         "url": f"{site}/enrolments/{enrolment.pk}/sessions/{session.pk}/",
+        "done_title": "Done",
         "tag": f"enrolment-{enrolment.pk}",
     }
     assert done_url.startswith(f"{site}/r/done/")
@@ -269,8 +270,9 @@ def test_it_sends_a_batch_of_pushes_in_a_fixed_number_of_queries_plus_one_update
         refreshed(enrolment)
     _, queued = dispatch(AT_8_BERLIN_4_MARCH)
     # claim (with its savepoints), rows with their devices, sessions, completions, session
-    # details (2), then one UPDATE per push, as for emails; PostgreSQL's asynchronous commit adds two.
-    with django_assert_num_queries(8 + 12 + (2 if connection.vendor == "postgresql" else 0)):
+    # details (3: sessions, items with stretches, the stretches' pictures, loaded as for emails),
+    # then one UPDATE per push, as for emails; PostgreSQL's asynchronous commit adds two.
+    with django_assert_num_queries(9 + 12 + (2 if connection.vendor == "postgresql" else 0)):
         (result,) = send_all(queued, now=AT_8_BERLIN_4_MARCH)
     assert result.sent == 12
     assert sum(push_service.per_device().values()) == 12
@@ -305,3 +307,21 @@ def test_it_reads_retry_after_as_seconds_or_a_date_and_waits_an_hour_at_most(ret
     from programs.reminders.push import retry_wait
 
     assert retry_wait(retry_after, now=NOW) == wait
+
+
+def test_a_german_members_push_is_in_german_whoever_sends_it(enrolment, program, push_service, smtp_sink):
+    member = enrolment.member
+    member.language = "de"
+    member.save(update_fields=["language"])
+    type(program).objects.filter(pk=program.pk).update(title_de="Rücken entlasten")
+    subscribe(member, push_service.device())
+    refreshed(enrolment)
+
+    _, queued = dispatch(AT_8_BERLIN_4_MARCH)
+    send_all(queued)  # the worker's own language is English
+
+    (push,) = push_service.delivered()
+    session = session_on(program, week=1, day=3)
+    assert push.payload["title"] == f"Zeit zum Dehnen: {session.title_en}"  # no German title yet: the English one
+    assert push.payload["body"] == "Rücken entlasten · 2 Dehnübungen · 1 offen von vorher"
+    assert push.payload["done_title"] == "Erledigt"
