@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from stretchhub.release import release
 
@@ -99,9 +100,11 @@ def program_handout_pdf(*, slug: str, paper: str) -> tuple[str, bytes]:
     Kept in the cache under the program's stamp and the release, as the API's
     program detail is (docs/caching.md): a write to anything the handout shows
     or a deploy makes a new key, and rendering happens once per version.
+    The active language is part of the key: each language is its own handout.
     """
     stamp = selectors.program_detail_stamp(slug=slug)
-    digest = hashlib.blake2s(repr((release(), slug, paper, stamp)).encode(), digest_size=16).hexdigest()
+    language = translation.get_language()
+    digest = hashlib.blake2s(repr((release(), slug, paper, language, stamp)).encode(), digest_size=16).hexdigest()
     key = f"handout:program:{digest}"
     entry = cache.get(key)
     if entry is None:

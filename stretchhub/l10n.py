@@ -29,6 +29,11 @@ def weekday_date(value: dt.date) -> str:
     return formats.date_format(value, pgettext("date format", "l j F"))
 
 
+def weekday_date_year(value: dt.date) -> str:
+    # Translators: a date format (letters as in Django's date filter): "Monday 2 March 2026".
+    return formats.date_format(value, pgettext("date format", "l j F Y"))
+
+
 def short_weekday_date(value: dt.date) -> str:
     # Translators: a date format (letters as in Django's date filter): "Mon 2 Mar".
     return formats.date_format(value, pgettext("date format", "D j M"))

@@ -10,6 +10,7 @@ for _name in (
     "day_month_year",
     "day_month",
     "weekday_date",
+    "weekday_date_year",
     "short_weekday_date",
     "short_date",
     "short_date_year",

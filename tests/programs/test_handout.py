@@ -341,3 +341,31 @@ def test_the_session_page_links_to_its_handout(client, alice, enrolment, program
     client.force_login(alice)
     text = client.get(reverse("programs:session", kwargs={"pk": enrolment.pk, "session_pk": session.pk})).content
     assert f'href="{_session_handout_url(enrolment, session)}"' in text.decode()
+
+
+def test_the_program_handout_is_printed_in_the_readers_language_and_cached_per_language(client, program):
+    Stretch.objects.filter(slug="cat-cow").update(name_de="Katze-Kuh")
+    english = client.get(_handout_url(program), HTTP_ACCEPT_LANGUAGE="en")
+    german = client.get(_handout_url(program), HTTP_ACCEPT_LANGUAGE="de")
+
+    english_text, german_text = _text(_pdf(english)), _text(_pdf(german))
+    assert "Before you start" in english_text and "Cat–cow" in english_text
+    assert "Bevor du anfängst" in german_text and "Katze-Kuh" in german_text
+    assert "Before you start" not in german_text
+    assert (english["Content-Language"], german["Content-Language"]) == ("en", "de")
+    assert "Accept-Language" in german["Vary"]
+    # Each language is its own cached PDF, with its own ETag.
+    assert german["ETag"] != english["ETag"]
+    assert client.get(_handout_url(program), HTTP_ACCEPT_LANGUAGE="en")["ETag"] == english["ETag"]
+
+
+def test_a_german_member_prints_their_session_in_german(client, alice, enrolment, program):
+    alice.language = "de"
+    alice.save(update_fields=["language"])
+    client.force_login(alice)
+    session = program.sessions.get(week=1, day=3)
+
+    text = _text(_pdf(client.get(_session_handout_url(enrolment, session))))
+
+    assert "Geplant für Donnerstag, 12. März 2026 · 3 Dehnübungen" in text
+    assert "Wie lief es?" in text and "Schmerz vorher (0–10)" in text
