@@ -100,31 +100,31 @@ VIDEO_ACCEPT = "video/mp4,video/webm"
 
 
 def _limits_help(what: str, limit: int) -> str:
-    return f"{what}, at most {limit // (1024 * 1024)} MB."
+    return gettext("%(what)s, at most %(size)d MB.") % {"what": what, "size": limit // (1024 * 1024)}
 
 
 class StretchAdminForm(forms.ModelForm):
     """The stretch, and its video: files and links go through the services, which check them first."""
 
     video_link = forms.CharField(
-        label="Video link",
+        label=_("Video link"),
         required=False,
         max_length=500,
-        help_text="A YouTube or Vimeo link; YouTube plays from youtube-nocookie.com. Or upload a file below.",
+        help_text=_("A YouTube or Vimeo link; YouTube plays from youtube-nocookie.com. Or upload a file below."),
         widget=forms.URLInput(attrs={"size": 60, "placeholder": "https://www.youtube.com/watch?v=…"}),
     )
     video_upload = forms.FileField(
-        label="Video file",
+        label=_("Video file"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": VIDEO_ACCEPT}),
     )
     video_poster_upload = forms.FileField(
-        label="Poster picture for the video file",
+        label=_("Poster picture for the video file"),
         required=False,
-        help_text="Shown before the video plays; needed with a video file.",
+        help_text=_("Shown before the video plays; needed with a video file."),
         widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
     )
-    video_remove = forms.BooleanField(label="Remove the video", required=False)
+    video_remove = forms.BooleanField(label=_("Remove the video"), required=False)
 
     class Meta:
         model = Stretch
@@ -155,7 +155,7 @@ class StretchAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["video_upload"].help_text = _limits_help("MP4 or WebM", settings.MEDIA_VIDEO_MAX_BYTES)
+        self.fields["video_upload"].help_text = _limits_help(gettext("MP4 or WebM"), settings.MEDIA_VIDEO_MAX_BYTES)
         if self.instance.video_embed_url:
             self.fields["video_link"].initial = self.instance.video_embed_url
         self.video_change = None
@@ -184,11 +184,11 @@ class StretchAdminForm(forms.ModelForm):
             return
         if upload or poster:
             if link:
-                self.add_error("video_link", "Give a link or upload a file, not both: clear the link.")
+                self.add_error("video_link", gettext("Give a link or upload a file, not both: clear the link."))
             if not upload:
-                self.add_error("video_upload", "Upload the video file with its poster.")
+                self.add_error("video_upload", gettext("Upload the video file with its poster."))
             if not poster:
-                self.add_error("video_poster_upload", "A video file needs its poster picture.")
+                self.add_error("video_poster_upload", gettext("A video file needs its poster picture."))
             try:
                 if upload:
                     media.video_check(upload)
@@ -209,7 +209,7 @@ class StretchImageForm(forms.ModelForm):
     """A picture: the file is checked here (decoded, within the limits) and stored by the service on save."""
 
     upload = forms.FileField(
-        label="Picture file",
+        label=_("Picture file"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
     )
@@ -225,10 +225,10 @@ class StretchImageForm(forms.ModelForm):
         if self.instance.pk:
             # A stored picture is never replaced in place: delete it and add the new one.
             self.fields["upload"].disabled = True
-            self.fields["upload"].help_text = "To change the picture, delete this one and add the new one."
+            self.fields["upload"].help_text = gettext("To change the picture, delete this one and add the new one.")
         else:
             self.fields["upload"].help_text = _limits_help(
-                "JPEG, PNG or WebP; its camera and location data are removed", settings.MEDIA_IMAGE_MAX_BYTES
+                gettext("JPEG, PNG or WebP; its camera and location data are removed"), settings.MEDIA_IMAGE_MAX_BYTES
             )
 
     def clean(self):
@@ -240,7 +240,7 @@ class StretchImageForm(forms.ModelForm):
             except ValidationError as error:
                 self.add_error("upload", error)
         elif self.instance.pk is None and self.has_changed():
-            self.add_error("upload", "Choose the picture file.")
+            self.add_error("upload", gettext("Choose the picture file."))
         return cleaned
 
     def _get_validation_exclusions(self):
@@ -255,13 +255,13 @@ class StretchImageInline(SortableStackedInline, TranslationStackedInline):
     extra = 1
     fields = ["preview", "upload", _pair("alt"), _pair("caption"), "side", "order"]
     readonly_fields = ["preview"]
-    verbose_name = "picture"
-    verbose_name_plural = "pictures, in order (drag ☰ to reorder)"
+    verbose_name = _("picture")
+    verbose_name_plural = _("pictures, in order (drag ☰ to reorder)")
 
-    @admin.display(description="picture")
+    @admin.display(description=_("picture"))
     def preview(self, obj):
         if obj.pk is None:
-            return "Choose a file below; it is checked and stored when you save."
+            return gettext("Choose a file below; it is checked and stored when you save.")
         picture = media.picture(obj)
         return format_html(
             '<img class="sh-picture-preview" src="{}" width="{}" height="{}" alt="{}">',

@@ -25,6 +25,8 @@ import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
+from django.utils import formats
+from django.utils.translation import gettext
 from imagekit import ImageSpec
 from imagekit.cachefiles import ImageCacheFile
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -53,8 +55,14 @@ VIDEO_SNIFF_BYTES = 8192
 EMBED_ORIGINS = {"youtube": "https://www.youtube-nocookie.com", "vimeo": "https://player.vimeo.com"}
 
 
+def _number(value: float) -> str:
+    """One decimal at most, none for a whole number, with the active language's decimal mark."""
+    value = round(value, 1)
+    return formats.number_format(value if value % 1 else int(value))
+
+
 def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+    return f"{_number(size / (1024 * 1024))} MB"
 
 
 # --- Pictures --------------------------------------------------------------------------------------
@@ -73,15 +81,22 @@ class PreparedImage:
         return ContentFile(self.content, name=name)
 
 
-def _read_limited(upload: File, limit: int, what: str) -> bytes:
+def _read_limited(upload: File, limit: int) -> bytes:
     size = getattr(upload, "size", None)
     if size is not None and size > limit:
-        raise ValidationError(f"This file is {_mb(size)}; {what} may be at most {_mb(limit)}.", code="too_large")
+        raise ValidationError(
+            gettext("This file is %(size)s; a picture may be at most %(limit)s.")
+            % {"size": _mb(size), "limit": _mb(limit)},
+            code="too_large",
+        )
     upload.seek(0)
     # Never more than the limit, whatever the upload said its size was.
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise ValidationError(f"This file is over {_mb(limit)}; {what} may be at most {_mb(limit)}.", code="too_large")
+        raise ValidationError(
+            gettext("This file is over %(limit)s; a picture may be at most %(limit)s.") % {"limit": _mb(limit)},
+            code="too_large",
+        )
     return data
 
 
@@ -96,10 +111,11 @@ def image_prepare(upload: File, *, max_edge: int = IMAGE_MAX_EDGE) -> PreparedIm
     upright by their EXIF orientation, in PNG when the upload was a PNG or has
     transparency and in JPEG otherwise, and nothing else of the file.
     """
-    data = _read_limited(upload, settings.MEDIA_IMAGE_MAX_BYTES, "a picture")
+    data = _read_limited(upload, settings.MEDIA_IMAGE_MAX_BYTES)
     max_pixels = settings.MEDIA_IMAGE_MAX_PIXELS
     too_many = ValidationError(
-        f"This picture has too many pixels; at most {max_pixels / 1_000_000:g} megapixels are allowed.",
+        gettext("This picture has too many pixels; at most %(limit)s megapixels are allowed.")
+        % {"limit": _number(max_pixels / 1_000_000)},
         code="too_many_pixels",
     )
     with warnings.catch_warnings():
@@ -111,14 +127,23 @@ def image_prepare(upload: File, *, max_edge: int = IMAGE_MAX_EDGE) -> PreparedIm
             raise too_many from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             raise ValidationError(
-                "This file is not a picture we can read: upload a JPEG, PNG or WebP image.", code="not_an_image"
+                gettext("This file is not a picture we can read: upload a JPEG, PNG or WebP image."),
+                code="not_an_image",
             ) from None
         with image:
             width, height = image.size
             if width * height > max_pixels:
                 raise ValidationError(
-                    f"This picture is {width} × {height} pixels ({width * height / 1_000_000:.1f} megapixels); "
-                    f"at most {max_pixels / 1_000_000:g} megapixels are allowed.",
+                    gettext(
+                        "This picture is %(width)s × %(height)s pixels (%(megapixels)s megapixels); "
+                        "at most %(limit)s megapixels are allowed."
+                    )
+                    % {
+                        "width": width,
+                        "height": height,
+                        "megapixels": _number(width * height / 1_000_000),
+                        "limit": _number(max_pixels / 1_000_000),
+                    },
                     code="too_many_pixels",
                 )
             source_format = image.format
@@ -129,8 +154,10 @@ def image_prepare(upload: File, *, max_edge: int = IMAGE_MAX_EDGE) -> PreparedIm
                 raise too_many from None
             except (OSError, ValueError, SyntaxError):
                 raise ValidationError(
-                    "This picture is damaged or incomplete: its pixels could not be read. Export it again and "
-                    "upload the new file.",
+                    gettext(
+                        "This picture is damaged or incomplete: its pixels could not be read. Export it again and "
+                        "upload the new file."
+                    ),
                     code="damaged",
                 ) from None
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info)
@@ -264,14 +291,26 @@ def video_check(upload: File) -> str:
     limit = settings.MEDIA_VIDEO_MAX_BYTES
     size = getattr(upload, "size", None)
     if size is not None and size > limit:
-        raise ValidationError(f"This file is {_mb(size)}; a video may be at most {_mb(limit)}.", code="too_large")
+        raise ValidationError(
+            gettext("This file is %(size)s; a video may be at most %(limit)s.")
+            % {"size": _mb(size), "limit": _mb(limit)},
+            code="too_large",
+        )
     upload.seek(0)
     kind = filetype.guess(upload.read(VIDEO_SNIFF_BYTES))
     upload.seek(0)
     if kind is None or kind.mime not in VIDEO_TYPES:
-        found = f" (this one is {kind.mime})" if kind else ""
+        if kind:
+            message = gettext(
+                "This file is not an MP4 or WebM video (this one is %(type)s): export the video as MP4 (H.264) or "
+                "WebM and upload that."
+            ) % {"type": kind.mime}
+        else:
+            message = gettext(
+                "This file is not an MP4 or WebM video: export the video as MP4 (H.264) or WebM and upload that."
+            )
         raise ValidationError(
-            f"This file is not an MP4 or WebM video{found}: export the video as MP4 (H.264) or WebM and upload that.",
+            message,
             code="not_a_video",
         )
     return VIDEO_TYPES[kind.mime]
@@ -285,7 +324,8 @@ _VIMEO_HASH = re.compile(r"^[0-9a-f]{6,20}$")
 
 def _embed_refused(message: str = "") -> ValidationError:
     return ValidationError(
-        message or "Give a YouTube or Vimeo link to one video (for example https://www.youtube.com/watch?v=…).",
+        message
+        or gettext("Give a YouTube or Vimeo link to one video (for example https://www.youtube.com/watch?v=…)."),
         code="embed_url",
     )
 
@@ -311,7 +351,9 @@ def video_embed_normalise(url: str) -> str:
         else:
             video_id = ""
         if not _YOUTUBE_ID.match(video_id):
-            raise _embed_refused("This YouTube link does not name one video: copy the link from the video's Share.")
+            raise _embed_refused(
+                gettext("This YouTube link does not name one video: copy the link from the video's Share.")
+            )
         return f"{EMBED_ORIGINS['youtube']}/embed/{video_id}"
     if host in _VIMEO_HOSTS:
         if host == "player.vimeo.com":
@@ -324,10 +366,12 @@ def video_embed_normalise(url: str) -> str:
             rest = segments[numeric[-1] + 1 :] if numeric else []
             private = rest[0] if rest else ""
         if not numbers or not numbers[0].isdigit():
-            raise _embed_refused("This Vimeo link does not name one video: copy the link from the video's Share.")
+            raise _embed_refused(
+                gettext("This Vimeo link does not name one video: copy the link from the video's Share.")
+            )
         query = f"h={private}&dnt=1" if _VIMEO_HASH.match(private) else "dnt=1"
         return f"{EMBED_ORIGINS['vimeo']}/video/{numbers[0]}?{query}"
-    raise _embed_refused("Only YouTube and Vimeo videos can be embedded; upload the video file instead.")
+    raise _embed_refused(gettext("Only YouTube and Vimeo videos can be embedded; upload the video file instead."))
 
 
 def video_embed_provider(url: str) -> str:

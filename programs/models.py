@@ -248,9 +248,9 @@ class StretchImage(CatalogueModel):
     """
 
     class Side(models.TextChoices):
-        NONE = "", "Not one side"
-        LEFT = "left", "Left side"
-        RIGHT = "right", "Right side"
+        NONE = "", _("Not one side")
+        LEFT = "left", _("Left side")
+        RIGHT = "right", _("Right side")
 
     stretch = models.ForeignKey(Stretch, on_delete=models.CASCADE, related_name="images")
     order = models.PositiveIntegerField(default=0, db_index=True)
@@ -259,23 +259,30 @@ class StretchImage(CatalogueModel):
     height = models.PositiveIntegerField(editable=False)
     svg = models.FileField(max_length=200, blank=True, editable=False)
     alt = models.CharField(
-        "alt text",
+        _("alt text"),
         max_length=300,
-        help_text="What the body does in the picture, for people who cannot see it. "
-        "Do not name the side: the picture is shown mirrored for the other side.",
+        help_text=_(
+            "What the body does in the picture, for people who cannot see it. "
+            "Do not name the side: the picture is shown mirrored for the other side."
+        ),
     )
-    caption = models.CharField(max_length=200, blank=True, help_text="Optional; shown under the picture.")
+    caption = models.CharField(
+        _("caption"), max_length=200, blank=True, help_text=_("Optional; shown under the picture.")
+    )
     side = models.CharField(
+        _("side"),
         max_length=5,
         choices=Side,
         blank=True,
-        help_text="For a stretch done on each side: the side this picture shows. The player mirrors it for the "
-        "other side.",
+        help_text=_(
+            "For a stretch done on each side: the side this picture shows. The player mirrors it for the other side."
+        ),
     )
 
     class Meta:
         ordering = ["order", "pk"]
-        verbose_name = "picture"
+        verbose_name = _("picture")
+        verbose_name_plural = _("pictures")
         constraints = [
             models.CheckConstraint(condition=~Q(alt=""), name="stretch_image_has_alt_text"),
             models.CheckConstraint(condition=Q(side__in=["", "left", "right"]), name="stretch_image_side_valid"),

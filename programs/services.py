@@ -627,7 +627,7 @@ def _image_files(image: StretchImage) -> list[str]:
 def _clean_alt(alt: str) -> str:
     alt = " ".join(alt.split())
     if not alt:
-        raise ValidationError("Describe what the body does in the picture (alt text).", code="alt_required")
+        raise ValidationError(_("Describe what the body does in the picture (alt text)."), code="alt_required")
     return alt
 
 
@@ -674,7 +674,7 @@ def stretch_image_add(
         prepared = media.image_prepare(upload)
     alt = _clean_alt(alt)
     if side not in StretchImage.Side.values:
-        raise ValidationError("The side must be left, right or none.", code="side")
+        raise ValidationError(_("The side must be left, right or none."), code="side")
     if svg is not None:
         media.svg_size(svg)  # a drawing without a viewBox is a mistake in the repository: fail loudly
     written: list[str] = []
@@ -730,7 +730,7 @@ def stretch_images_arrange(*, stretch: Stretch, images: Sequence[StretchImage]) 
         arranged = [*images, *rest]
         for position, image in enumerate(arranged, start=1):
             if image.stretch_id != stretch.pk:
-                raise ProgramError("A picture can only be arranged among its own stretch's pictures.")
+                raise ProgramError(_("A picture can only be arranged among its own stretch's pictures."))
             _image_texts(image)
             image.order = position
             image.save()

@@ -222,3 +222,19 @@ def test_it_shows_pictures_without_touching_the_storage_or_the_database(
 
     assert calls == []
     assert picture.srcset.count("w, ") == 4  # 320, 640, 960, 1280 and the picture itself
+
+
+def test_a_refusal_is_in_the_trainers_language_with_its_decimal_mark(settings):
+    from django.utils import translation
+
+    settings.MEDIA_IMAGE_MAX_BYTES = 1024 * 1024
+    big = ContentFile(b"\xff\xd8\xff" + b"\0" * (1536 * 1024), name="big.jpg")
+    with translation.override("de"), pytest.raises(ValidationError) as refused:
+        media.image_prepare(big)
+    assert refused.value.messages == ["Diese Datei hat 1,5 MB; ein Bild darf höchstens 1 MB haben."]
+    with translation.override("de"), pytest.raises(ValidationError) as refused:
+        media.image_prepare(ContentFile(b"plain text", name="pose.jpg"))
+    assert refused.value.messages[0].startswith("Diese Datei ist kein Bild, das wir lesen können")
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        media.image_prepare(big)
+    assert refused.value.messages == ["This file is 1.5 MB; a picture may be at most 1 MB."]
