@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext
 
 from stretchhub.release import release
 
@@ -79,9 +80,21 @@ def render_pdf(*, template: str, context: dict, paper: str) -> bytes:
     fetcher = Fetcher(allowed_protocols={"data"})
     stylesheets = [
         weasyprint.CSS(filename=finders.find(STYLESHEET), url_fetcher=fetcher),
-        weasyprint.CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; }}", url_fetcher=fetcher),
+        weasyprint.CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; {_page_margins_css()} }}", url_fetcher=fetcher),
     ]
     return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf(stylesheets=stylesheets)
+
+
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _page_margins_css() -> str:
+    """The footer's words in the active language (handout.css places and styles them)."""
+    warning = gettext("Stretching should never hurt. Stop if you feel sharp pain.")
+    page_of = _css_string(gettext("Page %(page)s of %(pages)s"))
+    page_of = page_of.replace("%(page)s", '" counter(page) "').replace("%(pages)s", '" counter(pages) "')
+    return f"@bottom-left {{ content: {_css_string(warning)}; }} @bottom-right {{ content: {page_of}; }}"
 
 
 def _media_response(url: str):

@@ -27,6 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import media, schedule
 from .models import BodyArea, Completion, Enrolment, Program, ProgramSession, SessionItem, Stretch, StretchImage
@@ -304,7 +305,8 @@ class SessionHandout:
 def item_dose_text(item: SessionItem) -> str:
     """An item's prescription with its rest, as the session page shows it."""
     if item.sets > 1 and item.rest_seconds:
-        return f"{item.prescription_text} · rest {item.rest_seconds} s between sets"
+        rest = gettext("rest %(seconds)s s between sets") % {"seconds": item.rest_seconds}
+        return f"{item.prescription_text} · {rest}"
     return item.prescription_text
 
 

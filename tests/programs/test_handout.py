@@ -352,6 +352,9 @@ def test_the_program_handout_is_printed_in_the_readers_language_and_cached_per_l
     assert "Before you start" in english_text and "Cat–cow" in english_text
     assert "Bevor du anfängst" in german_text and "Katze-Kuh" in german_text
     assert "Before you start" not in german_text
+    # The footer on every page, and the rest between sets, are German too.
+    assert "Dehnen soll nie wehtun." in german_text and "Seite 1 von " in german_text
+    assert "20 s Pause zwischen den Sätzen" in german_text and "between sets" not in german_text
     assert (english["Content-Language"], german["Content-Language"]) == ("en", "de")
     assert "Accept-Language" in german["Vary"]
     # Each language is its own cached PDF, with its own ETag.
