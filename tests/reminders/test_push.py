@@ -269,8 +269,9 @@ def test_it_sends_a_batch_of_pushes_in_a_fixed_number_of_queries_plus_one_update
         refreshed(enrolment)
     _, queued = dispatch(AT_8_BERLIN_4_MARCH)
     # claim (with its savepoints), rows with their devices, sessions, completions, session
-    # details (2), then one UPDATE per push, as for emails; PostgreSQL's asynchronous commit adds two.
-    with django_assert_num_queries(8 + 12 + (2 if connection.vendor == "postgresql" else 0)):
+    # details (3: sessions, items with stretches, the stretches' pictures, loaded as for emails),
+    # then one UPDATE per push, as for emails; PostgreSQL's asynchronous commit adds two.
+    with django_assert_num_queries(9 + 12 + (2 if connection.vendor == "postgresql" else 0)):
         (result,) = send_all(queued, now=AT_8_BERLIN_4_MARCH)
     assert result.sent == 12
     assert sum(push_service.per_device().values()) == 12
