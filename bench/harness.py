@@ -27,6 +27,16 @@ def vapid_private_key() -> str:
     return base64.urlsafe_b64encode(number.to_bytes(32, "big")).rstrip(b"=").decode()
 
 
+def production_placeholders() -> dict[str, str]:
+    """What production settings refuse to start without, for a benchmark that neither pushes nor stores media:
+    a throwaway VAPID key and a media bucket that nothing reads or writes (docs/push.md, docs/media.md)."""
+    return {
+        "VAPID_PRIVATE_KEY": vapid_private_key(),
+        "MEDIA_S3_BUCKET": "bench-no-media",
+        "MEDIA_S3_PUBLIC_URL": "https://media.bench.invalid",
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

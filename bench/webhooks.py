@@ -244,7 +244,7 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "stretchhub.settings",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-        "VAPID_PRIVATE_KEY": harness.vapid_private_key(),
+        **harness.production_placeholders(),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "SITE_URL": "https://stretchhub.example",
         "DATABASE_URL": database_url,

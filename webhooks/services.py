@@ -276,8 +276,11 @@ def _claim(endpoint_id: int, now: dt.datetime, *, batch: int) -> tuple[list[Webh
     return deliveries, until
 
 
-def _release(deliveries: list[WebhookDelivery]) -> None:
-    WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(locked_until=None)
+def _release(deliveries: list[WebhookDelivery], *, claimed_until: dt.datetime) -> None:
+    # Only rows still under this sender's claim (its lease end is the fencing token).
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries], locked_until=claimed_until).update(
+        locked_until=None
+    )
 
 
 def deliveries_send(
@@ -299,7 +302,7 @@ def deliveries_send(
             # Never POST a row whose claim could run out mid-request (another
             # sender may take it then): hand the rest back for the next claim.
             if clock() + timeout >= claimed_until:
-                _release(deliveries[n:])
+                _release(deliveries[n:], claimed_until=claimed_until)
                 break
             outcomes.append((delivery, _attempt(delivery, now=clock()), clock()))
         # Recorded together, once the batch is sent: a sender that dies before
