@@ -12,7 +12,7 @@ def copy_into_english(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programs', '0008_merge_translations_and_pictures'),
+        ('programs', '0008_content_in_english_and_german'),
     ]
 
     operations = [

@@ -25,7 +25,7 @@ def copy_into_english(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programs', '0005_catalogue_versions'),
+        ('programs', '0007_trainers_edit_stretch_pictures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
